@@ -1,0 +1,3 @@
+from clik.cli import main
+
+main(prog_name="clik")

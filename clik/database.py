@@ -1,0 +1,62 @@
+"""Where the database is, and small helpers around its URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from clik.embedded import EmbeddedServer
+from clik.errors import ClikError
+from clik.migrations import one_line
+from clik.settings import ClikSettings
+
+
+def database_url(settings: ClikSettings | None = None, *, start: bool = False) -> str:
+    """CLIK_DATABASE_URL when set; otherwise the embedded server's URL, starting the server
+    first when `start` is true."""
+    settings = settings or ClikSettings()
+    if settings.database_url:
+        return settings.database_url
+    server = EmbeddedServer(settings.pgdata)
+    if start:
+        return server.start()
+    if server.is_running():
+        return server.url()
+    raise ClikError("no database: run `clik db up` first, or set CLIK_DATABASE_URL")
+
+
+def check_reachable(url: str, timeout: int = 5) -> None:
+    """Raises a one-line ClikError when PostgreSQL at `url` does not answer."""
+    try:
+        with psycopg.connect(url, connect_timeout=timeout) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        raise ClikError(f"cannot reach PostgreSQL at {describe(url)}: {one_line(error)}") from error
+
+
+def describe(url: str) -> str:
+    """host:port/database of a URL or conninfo string, without credentials."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparsable database URL)"
+    host = info.get("host") or "localhost"
+    port = info.get("port") or "5432"
+    return f"{host}:{port}/{info.get('dbname', '')}"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ClikError("database URLs must look like postgresql://user@host:port/database")
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL as dagster-postgres needs it: SQLAlchemy 2.1 would pick psycopg 3 for a plain
+    postgresql:// URL, and Dagster's run storage fails on it, so name psycopg2."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql+psycopg2"))

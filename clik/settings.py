@@ -1,0 +1,22 @@
+"""Settings shared by every component, read from CLIK_* environment variables."""
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ClikSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLIK_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL of the role that owns the schema"
+    )
+    home: Path = Field(default=Path(".clik"), description="local state directory")
+    partitions_start: date = Field(default=date(2025, 1, 1), description="first daily partition")
+    retention_days: int = Field(default=90, ge=1, description="days of raw events kept")
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home.resolve() / "pgdata"

@@ -1,0 +1,103 @@
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from clik.errors import ClikError
+from clik.migrations import FILE_NAME, MIGRATIONS_DIR, discover, migrate
+
+
+def applied_versions(url: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        return [v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+def test_migration_files_are_numbered_from_one_without_gaps() -> None:
+    names = sorted(path.name for path in MIGRATIONS_DIR.glob("*"))
+    assert names, "sql/ holds no migrations"
+    for name in names:
+        assert FILE_NAME.match(name), f"{name} is not NNNN_lower_snake_case.sql"
+    versions = [int(name[:4]) for name in names]
+    assert versions == list(range(1, len(names) + 1))
+
+
+def test_all_migrations_apply_to_an_empty_database_and_again_do_nothing(
+    empty_database_url: str,
+) -> None:
+    expected = [migration.name for migration in discover()]
+    assert migrate(empty_database_url) == expected
+    assert migrate(empty_database_url) == []
+    assert applied_versions(empty_database_url) == [m.version for m in discover()]
+
+
+def test_an_edited_applied_migration_is_refused(empty_database_url: str, tmp_path: Path) -> None:
+    directory = tmp_path / "sql"
+    shutil.copytree(MIGRATIONS_DIR, directory)
+    migrate(empty_database_url, directory)
+    edited = directory / "0004_daily_tables.sql"
+    edited.write_text(edited.read_text() + "\n-- a later edit\n")
+    with pytest.raises(
+        ClikError, match=re.escape("0004_daily_tables.sql was edited after it was applied")
+    ):
+        migrate(empty_database_url, directory)
+
+
+def test_a_migration_the_checkout_does_not_know_is_refused(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "sql"
+    shutil.copytree(MIGRATIONS_DIR, directory)
+    (directory / "0999_from_the_future.sql").write_text("SELECT 1;")
+    migrate(empty_database_url, directory)
+    with pytest.raises(
+        ClikError, match=re.escape("0999_from_the_future.sql, which sql/ does not contain")
+    ):
+        migrate(empty_database_url)
+
+
+def test_a_failing_migration_leaves_nothing_behind(empty_database_url: str, tmp_path: Path) -> None:
+    directory = tmp_path / "sql"
+    shutil.copytree(MIGRATIONS_DIR, directory)
+    (directory / "0998_half_done.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1/0;\n")
+    with pytest.raises(
+        ClikError, match=re.escape("migration 0998_half_done.sql failed: division by zero")
+    ):
+        migrate(empty_database_url, directory)
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
+    assert 998 not in applied_versions(empty_database_url)
+    assert len(applied_versions(empty_database_url)) == len(discover())
+
+
+def test_badly_named_migrations_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "0001_Raw-Tables.sql").write_text("SELECT 1;")
+    with pytest.raises(ClikError, match=re.escape("not named NNNN_lower_snake_case.sql")):
+        discover(tmp_path)
+
+
+def test_two_concurrent_migrations_apply_everything_once(empty_database_url: str) -> None:
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(migrate(empty_database_url))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(result) for result in results) == [0, len(discover())]
+    assert applied_versions(empty_database_url) == [m.version for m in discover()]
+
+
+def test_unreachable_database_is_one_clear_error() -> None:
+    with pytest.raises(ClikError, match="cannot reach PostgreSQL"):
+        migrate("postgresql://nobody@127.0.0.1:1/nothing")
