@@ -1,0 +1,158 @@
+"""Connection pools, one per database role, and the bounded way the routes use them.
+
+Every pool connects with the schema owner's URL and switches to its component's role once per
+connection (SET ROLE), so each route works with exactly that role's privileges. Adding a pool
+for another role (e.g. `clik_reader` for the owner API) is one more `open_pool(...)` in the
+app's lifespan and a dependency that returns it.
+
+Whatever goes wrong with the database (down, restarting, stalled without answering, out of
+connections) becomes `DatabaseUnavailable` within a bounded time, which the app answers with
+503 + Retry-After. The pool reconnects by itself, so the service recovers without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from ingest_service.settings import IngestSettings
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+# Errors that mean "the database is not usable right now", never "the request is bad":
+# lost or refused connections, server shutdown, statement_timeout, lock/serialization aborts.
+TRANSIENT_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.errors.QueryCanceled,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CannotConnectNow,
+)
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL is down, stalled or out of connections: the client should retry later."""
+
+
+async def open_pool(url: str, role: str | None, settings: IngestSettings) -> AsyncConnectionPool:
+    """An open pool whose connections act as `role` (the URL's own role when None).
+
+    It does not wait for the database: the service starts, answers 503 while PostgreSQL is
+    away, and the pool keeps reconnecting in the background until it returns.
+    """
+
+    async def configure(conn: psycopg.AsyncConnection) -> None:
+        await conn.set_autocommit(True)  # a session setting, outside any transaction
+        if role:
+            await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        await conn.set_autocommit(False)
+
+    statement_timeout = settings.db_statement_timeout_ms
+    pool = AsyncConnectionPool(
+        url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout=settings.db_pool_timeout_s,
+        reconnect_timeout=float("inf"),  # never give up on a database that is away
+        kwargs={
+            "connect_timeout": settings.db_connect_timeout_s,
+            "application_name": f"clik-ingest ({role or 'owner'})",
+            # Server-side bounds: a stuck statement or a transaction left open is ended by
+            # PostgreSQL itself, so it never holds session locks for long.
+            "options": (
+                f"-c statement_timeout={statement_timeout}"
+                f" -c idle_in_transaction_session_timeout={statement_timeout * 2}"
+                " -c timezone=UTC"
+            ),
+        },
+        configure=configure,
+        open=False,
+        name=f"clik-{role or 'owner'}",
+    )
+    await pool.open(wait=False)
+    return pool
+
+
+async def run_unit(
+    pool: AsyncConnectionPool,
+    settings: IngestSettings,
+    work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+) -> T:
+    """Runs `work` on a pooled connection, within a deadline; raises DatabaseUnavailable on
+    any database outage. A connection found broken (e.g. after a server restart) is replaced
+    and the work tried once more, so a restart costs no client a 503 it need not see."""
+    for attempt in (1, 2):
+        try:
+            return await _run_once(pool, settings, work)
+        except _BrokenConnection as error:
+            if attempt == 2:
+                raise DatabaseUnavailable("the database connection was lost") from error
+            # Other idle connections are probably broken too: let the pool test them now.
+            _spawn(pool.check())
+    raise AssertionError("unreachable")
+
+
+class _BrokenConnection(Exception):
+    """The connection died under the work; nothing was acknowledged to the client."""
+
+
+async def _run_once(
+    pool: AsyncConnectionPool,
+    settings: IngestSettings,
+    work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+) -> T:
+    try:
+        conn = await pool.getconn()
+    except PoolTimeout as error:
+        raise DatabaseUnavailable("no database connection available") from error
+
+    async def guarded() -> T:
+        try:
+            return await work(conn)
+        except BaseException:
+            # Whatever state the connection is in now, don't reuse it half-way through a
+            # transaction; closing is immediate even when the server does not answer.
+            if conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await conn.close()
+            raise
+        finally:
+            await pool.putconn(conn)
+
+    # The work runs in its own task: on a stall we answer now, while the task is cancelled
+    # in the background (psycopg may spend a few seconds trying to cancel on the server).
+    task = asyncio.ensure_future(guarded())
+    deadline = settings.db_statement_timeout_ms / 1000 + 1
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), deadline)
+    except TimeoutError as error:
+        task.cancel()
+        _keep_until_done(task)
+        raise DatabaseUnavailable("the database did not answer in time") from error
+    except TRANSIENT_ERRORS as error:
+        if conn.closed and isinstance(error, psycopg.OperationalError):
+            raise _BrokenConnection() from error
+        raise DatabaseUnavailable(
+            f"the database is unavailable ({type(error).__name__})"
+        ) from error
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _keep_until_done(task: asyncio.Task) -> None:
+    """Holds a reference to a background task until it ends (asyncio keeps only weak ones)."""
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
+def _spawn(coroutine: Awaitable[None]) -> None:
+    _keep_until_done(asyncio.ensure_future(coroutine))

@@ -1,0 +1,22 @@
+"""Typed FastAPI dependencies: what the routes need from the app's state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
+
+from ingest_service.settings import IngestSettings
+
+
+def get_settings(request: Request) -> IngestSettings:
+    return request.app.state.settings
+
+
+def get_ingest_pool(request: Request) -> AsyncConnectionPool:
+    return request.app.state.ingest_pool
+
+
+Settings = Annotated[IngestSettings, Depends(get_settings)]
+IngestPool = Annotated[AsyncConnectionPool, Depends(get_ingest_pool)]

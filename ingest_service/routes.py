@@ -1,0 +1,82 @@
+"""POST /api/analytics/ingest: the tracker's batches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ingest_service.body import check_content_type, parse_json, read_body
+from ingest_service.client_ip import client_address, stored_ip
+from ingest_service.database import run_unit
+from ingest_service.dependencies import IngestPool, Settings
+from ingest_service.events import TimeWindow, check_envelope, check_events
+from ingest_service.responses import json_response
+from ingest_service.schemas import EXAMPLE_BATCH, ErrorBody, IngestResult
+from ingest_service.store import Outcome, plan_batch, write_batch
+
+router = APIRouter(tags=["ingest"])
+
+ERRORS = {
+    400: "not JSON, not a batch, no events, or nested too deep",
+    413: "body or event count over the limit (CLIK_MAX_BODY_BYTES, CLIK_MAX_EVENTS)",
+    415: "content type other than application/json or text/plain",
+    503: "the database is unavailable: retry after Retry-After seconds; nothing was written",
+}
+
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/IngestBatch"},
+            "example": EXAMPLE_BATCH,
+        },
+        "text/plain": {
+            "schema": {"type": "string", "description": "the same JSON, as sendBeacon sends it"},
+        },
+    },
+}
+
+
+@router.post(
+    "/api/analytics/ingest",
+    summary="Store a batch of tracker events",
+    description=(
+        "One transaction per batch; 200 only after it committed. Each event is validated on "
+        "its own: a bad event is rejected with its index and a reason while its neighbours "
+        "are stored. An event whose id is already stored is a duplicate and changes nothing, "
+        "so a retried batch never double counts. Traffic from known crawlers is rejected "
+        "with the error `bot`."
+    ),
+    response_model=IngestResult,
+    responses={
+        status: {"model": ErrorBody, "description": text} for status, text in ERRORS.items()
+    },
+    openapi_extra={"requestBody": REQUEST_BODY},
+)
+async def ingest(request: Request, settings: Settings, pool: IngestPool) -> Response:
+    check_content_type(request)
+    body = await read_body(request, settings.max_body_bytes)
+    events = check_envelope(parse_json(body, settings.max_json_depth), settings.max_events)
+    window = TimeWindow.around(datetime.now(UTC), settings.max_event_age_hours)
+    batch = check_events(events, window)
+
+    peer = request.client.host if request.client else None
+    address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    ip = stored_ip(address, settings.ip_mode, request.app.state.ip_hash_key, window.now.date())
+    plan = plan_batch(batch, header_user_agent=request.headers.get("user-agent"), ip_address=ip)
+
+    if plan.sessions["session_id"]:
+        outcome = await run_unit(pool, settings, lambda conn: write_batch(conn, plan, window))
+    else:  # nothing valid to write: no transaction needed
+        outcome = Outcome(
+            plan.outcome.accepted, plan.outcome.duplicates, sorted(plan.outcome.rejected)
+        )
+    return json_response(
+        {
+            "accepted": outcome.accepted,
+            "duplicates": outcome.duplicates,
+            "rejected": [{"index": index, "error": error} for index, error in outcome.rejected],
+        }
+    )

@@ -1,0 +1,147 @@
+"""The ingest service under test: create_app(test settings) on a fresh migrated database,
+driven through HTTP with httpx (the app's lifespan runs, so its real connection pool does)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+
+from ingest_service.app import create_app
+from ingest_service.settings import IngestSettings
+
+INGEST = "/api/analytics/ingest"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def make_settings(database_url: str, tmp_path: Path) -> Callable[..., IngestSettings]:
+    def make(**overrides: Any) -> IngestSettings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "home": tmp_path / "clik-home",
+            "db_pool_min_size": 1,
+            "db_pool_max_size": 8,
+        }
+        return IngestSettings(**(values | overrides))
+
+    return make
+
+
+async def started_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.77", 50000)),
+            base_url="http://ingest.test",
+            headers={"User-Agent": BROWSER},
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def client(make_settings: Callable[..., IngestSettings]) -> AsyncIterator[httpx.AsyncClient]:
+    async for started in started_client(create_app(make_settings())):
+        yield started
+
+
+# --- building batches -----------------------------------------------------------------------
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def ago(**delta: float) -> datetime:
+    """A moment relative to now, in UTC, at millisecond precision (as JavaScript sends)."""
+    moment = datetime.now(UTC) - timedelta(**delta)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def session_event(session_id: str, first_seen: datetime | None = None, **data: Any) -> dict:
+    return {
+        "type": "session",
+        "data": {
+            "session_id": session_id,
+            "user_code": "myclik",
+            "share_code": "qr1",
+            "first_seen": iso(first_seen or ago(minutes=5)),
+            "user_agent": BROWSER,
+            "referrer": "https://example.com/",
+        }
+        | data,
+    }
+
+
+def page_view(session_id: str, viewed_at: datetime | None = None, **data: Any) -> dict:
+    return {
+        "type": "page_view",
+        "data": {
+            "id": str(uuid.uuid4()),
+            "session_id": session_id,
+            "user_code": "myclik",
+            "share_code": "qr1",
+            "page_type": "home",
+            "viewed_at": iso(viewed_at or ago(minutes=4)),
+        }
+        | data,
+    }
+
+
+def click(session_id: str, clicked_at: datetime | None = None, **data: Any) -> dict:
+    return {
+        "type": "click",
+        "data": {
+            "id": str(uuid.uuid4()),
+            "session_id": session_id,
+            "user_code": "myclik",
+            "share_code": "qr1",
+            "click_target": "phone",
+            "click_category": "contact",
+            "clicked_at": iso(clicked_at or ago(minutes=3)),
+        }
+        | data,
+    }
+
+
+def batch(*events: dict) -> dict:
+    return {"sent_at": iso(ago()), "events": list(events)}
+
+
+# --- reading what was stored ----------------------------------------------------------------
+
+
+def table_counts(conn: psycopg.Connection) -> tuple[int, int, int]:
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM analytics_sessions),"
+        " (SELECT count(*) FROM analytics_page_views),"
+        " (SELECT count(*) FROM analytics_clicks)"
+    ).fetchone()
+
+
+def counters_disagreeing(conn: psycopg.Connection) -> list[tuple]:
+    """Sessions whose counters differ from their rows (empty when all is well)."""
+    return conn.execute(
+        """
+        SELECT s.session_id, s.page_views, s.clicks, coalesce(p.n, 0), coalesce(c.n, 0)
+        FROM analytics_sessions s
+        LEFT JOIN (SELECT session_id, count(*) AS n FROM analytics_page_views GROUP BY 1) p
+               USING (session_id)
+        LEFT JOIN (SELECT session_id, count(*) AS n FROM analytics_clicks GROUP BY 1) c
+               USING (session_id)
+        WHERE s.page_views <> coalesce(p.n, 0) OR s.clicks <> coalesce(c.n, 0)
+        """
+    ).fetchall()
