@@ -1,0 +1,1 @@
+"""Asset definitions: the raw tables the ingest service writes, the daily tables built here."""

@@ -1,0 +1,96 @@
+"""What the Dagster instance knows about each day: which daily tables are materialized for it,
+and whether every check passed after the last write of any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from clik_pipeline.aggregation import DAILY_TABLE_NAMES
+from clik_pipeline.checks import CHECK_KEYS
+
+
+def latest_materialization_ids(
+    instance: DagsterInstance, table: str, days: Iterable[date]
+) -> dict[date, int]:
+    """Storage id of the latest materialization of each of `days` that has one."""
+    ids = instance.get_latest_storage_id_by_partition(
+        AssetKey(table),
+        DagsterEventType.ASSET_MATERIALIZATION,
+        partitions={day.isoformat() for day in days},
+    )
+    return {date.fromisoformat(key): storage_id for key, storage_id in ids.items()}
+
+
+def latest_materializations(
+    instance: DagsterInstance, table: str, days: Iterable[date]
+) -> dict[date, EventLogRecord]:
+    """The latest materialization record of each of `days` that has one."""
+    ids = latest_materialization_ids(instance, table, days)
+    if not ids:
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(table), storage_ids=list(ids.values())),
+        limit=len(ids),
+    ).records
+    return {date.fromisoformat(record.partition_key): record for record in records}
+
+
+def check_target(
+    record: EventLogRecord | None,
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The materialization a check evaluation refers to (the UI shows whether it is current)."""
+    if record is None:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
+
+
+def unverified_days(instance: DagsterInstance, days: list[date]) -> dict[date, str]:
+    """The days of `days` that retention must not drop, each with the reason: a day is verified
+    when all four daily tables are materialized for it and every check's latest evaluation for
+    it passed after the latest of those materializations."""
+    if not days:
+        return {}
+    reasons: dict[date, list[str]] = {day: [] for day in days}
+    latest_write: dict[date, int] = {}
+    missing: dict[date, list[str]] = {day: [] for day in days}
+    for table in DAILY_TABLE_NAMES:
+        ids = latest_materialization_ids(instance, table, days)
+        for day in days:
+            if day in ids:
+                latest_write[day] = max(latest_write.get(day, 0), ids[day])
+            else:
+                missing[day].append(table)
+    infos = instance.event_log_storage.get_asset_check_partition_info(
+        list(CHECK_KEYS), partition_keys=[day.isoformat() for day in days]
+    )
+    evaluated = {(info.check_key, date.fromisoformat(info.partition_key)): info for info in infos}
+    for day in days:
+        if len(missing[day]) == len(DAILY_TABLE_NAMES):
+            reasons[day].append("not materialized")
+            continue
+        if missing[day]:
+            reasons[day].append(f"{', '.join(missing[day])} not materialized")
+        problems: dict[str, list[str]] = {}
+        for check_key in CHECK_KEYS:
+            info = evaluated.get((check_key, day))
+            if info is None:
+                problem = "never ran"
+            elif info.latest_execution_status != AssetCheckExecutionRecordStatus.SUCCEEDED:
+                problem = info.latest_execution_status.value.lower()
+            elif info.latest_check_event_storage_id < latest_write.get(day, 0):
+                problem = "did not run since the last write"
+            else:
+                continue
+            problems.setdefault(problem, []).append(check_key.name)
+        for problem, names in problems.items():
+            reasons[day].append(f"check {', '.join(names)} {problem}")
+    return {day: "; ".join(found) for day, found in reasons.items() if found}
