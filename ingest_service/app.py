@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from clik.database import database_url
-from ingest_service import health, routes, tracker
+from ingest_service import health, owner_routes, routes, tracker
 from ingest_service.database import DatabaseUnavailable, open_pool
 from ingest_service.events import EnvelopeError
 from ingest_service.responses import error_response, unavailable
@@ -27,10 +27,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
         app.state.ingest_pool = await open_pool(url, settings.ingest_role, settings)
+        app.state.reader_pool = await open_pool(url, "clik_reader", settings)  # owner API
         try:
             yield
         finally:
             await app.state.ingest_pool.close(timeout=5)
+            await app.state.reader_pool.close(timeout=5)
 
     app = FastAPI(
         title="clik ingest",
@@ -47,12 +49,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         allow_origins=["*"],
         allow_credentials=False,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Content-Type", "Authorization"],
         max_age=86400,
     )
     app.include_router(routes.router)
     app.include_router(health.router)
     app.include_router(tracker.router)
+    app.include_router(owner_routes.router)
     _add_error_handlers(app, settings)
     _document_request_bodies(app)
     return app

@@ -1,0 +1,336 @@
+"""The owner API: a dashboard owner reads the daily stats of its own user codes.
+
+    GET /api/analytics/stats/daily          the user code's analytics_daily_user_stats rows
+    GET /api/analytics/stats/share-codes    totals per share code over the range
+    GET /api/analytics/stats/page-types     page views per page type over the range
+    GET /api/analytics/stats/click-targets  clicks per click target and category
+
+All take `user_code`, `from` and `to` (UTC days, both included; at most 366 days) and
+`Authorization: Bearer <token>` (`clik owner add`). Each request is one transaction on a
+connection working as `clik_reader`: the token is checked against the stored hash (constant
+time), the owner is set for that transaction only (`set_config(..., true)`), and the query reads
+the daily tables, where PostgreSQL row-level security shows only the owner's user codes. A user
+code the owner does not hold (someone else's, or nobody's) answers 404 alike.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from clik.owners import MAX_USER_CODE_LENGTH, token_matches, token_owner
+from ingest_service.database import run_unit
+from ingest_service.dependencies import Settings
+from ingest_service.responses import json_response
+from ingest_service.schemas import ErrorBody
+
+router = APIRouter(prefix="/api/analytics/stats", tags=["owner stats"])
+
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Letters, digits and punctuation a user code may hold; control characters (NUL above all,
+# which PostgreSQL text refuses) never reach the database.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _query(name: str) -> bytes:
+    return files("ingest_service.queries").joinpath(name).read_bytes()
+
+
+TOKEN_HASH = _query("owner_token_hash.sql")
+SET_OWNER = _query("owner_set_current.sql")
+USER_CODE_OWNED = _query("owner_user_code_owned.sql")
+DAILY_USER_STATS = _query("owner_daily_user_stats.sql")
+SHARE_CODE_STATS = _query("owner_share_code_stats.sql")
+PAGE_STATS = _query("owner_page_stats.sql")
+CLICK_TARGET_STATS = _query("owner_click_target_stats.sql")
+
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="clik"'}
+
+
+def get_reader_pool(request: Request) -> AsyncConnectionPool:
+    return request.app.state.reader_pool
+
+
+ReaderPool = Annotated[AsyncConnectionPool, Depends(get_reader_pool)]
+BearerToken = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, description="an owner token from `clik owner add`")),
+]
+UserCode = Annotated[
+    str | None,
+    Query(
+        description="a user code the token's owner holds (checked by the route, so every "
+        "refusal has the API's error shape)",
+        examples=["myclik"],
+    ),
+]
+FromDay = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        description="first UTC day, YYYY-MM-DD (default: 29 days before `to`)",
+        examples=["2026-11-01"],
+    ),
+]
+ToDay = Annotated[
+    str | None,
+    Query(
+        description="last UTC day, YYYY-MM-DD, included (default: today)",
+        examples=["2026-11-30"],
+    ),
+]
+
+
+class DailyUserStats(BaseModel):
+    date: date
+    total_sessions: int
+    total_page_views: int
+    total_clicks: int
+    unique_share_codes: list[str] = Field(description="sorted distinct share codes of the day")
+
+
+class ShareCodeStats(BaseModel):
+    share_code: str | None = Field(description="null: visits without a share code")
+    total_sessions: int
+    total_page_views: int
+    total_clicks: int
+
+
+class PageTypeStats(BaseModel):
+    page_type: str
+    view_count: int
+
+
+class ClickTargetStats(BaseModel):
+    click_target: str
+    click_category: str | None
+    click_count: int
+
+
+class StatsAnswer(BaseModel):
+    user_code: str
+    from_: date = Field(alias="from")
+    to: date
+
+
+class DailyAnswer(StatsAnswer):
+    rows: list[DailyUserStats]
+
+
+class ShareCodeAnswer(StatsAnswer):
+    rows: list[ShareCodeStats]
+
+
+class PageTypeAnswer(StatsAnswer):
+    rows: list[PageTypeStats]
+
+
+class ClickTargetAnswer(StatsAnswer):
+    rows: list[ClickTargetStats]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a bad user_code, date or range"},
+    401: {"model": ErrorBody, "description": "no token, or a wrong or revoked one"},
+    404: {"model": ErrorBody, "description": "the owner holds no such user code"},
+    503: {"model": ErrorBody, "description": "the database is unavailable; retry later"},
+}
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    user_code: str
+    first: date
+    last: date
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"user_code": self.user_code, "first": self.first, "until": self.last + timedelta(1)}
+
+
+@router.get(
+    "/daily",
+    summary="Daily stats of one of your user codes",
+    description="The user code's `analytics_daily_user_stats` rows for the range, by date.",
+    response_model=DailyAnswer,
+    responses=ERRORS,
+)
+async def daily(
+    settings: Settings,
+    pool: ReaderPool,
+    credentials: BearerToken,
+    user_code: UserCode = None,
+    from_day: FromDay = None,
+    to: ToDay = None,
+) -> Response:
+    return await _answer(settings, pool, credentials, DAILY_USER_STATS, user_code, from_day, to)
+
+
+@router.get(
+    "/share-codes",
+    summary="Totals per share code over a range",
+    description="Sessions, page views and clicks per share code (group stats), most viewed first.",
+    response_model=ShareCodeAnswer,
+    responses=ERRORS,
+)
+async def share_codes(
+    settings: Settings,
+    pool: ReaderPool,
+    credentials: BearerToken,
+    user_code: UserCode = None,
+    from_day: FromDay = None,
+    to: ToDay = None,
+) -> Response:
+    return await _answer(settings, pool, credentials, SHARE_CODE_STATS, user_code, from_day, to)
+
+
+@router.get(
+    "/page-types",
+    summary="Page views per page type over a range",
+    response_model=PageTypeAnswer,
+    responses=ERRORS,
+)
+async def page_types(
+    settings: Settings,
+    pool: ReaderPool,
+    credentials: BearerToken,
+    user_code: UserCode = None,
+    from_day: FromDay = None,
+    to: ToDay = None,
+) -> Response:
+    return await _answer(settings, pool, credentials, PAGE_STATS, user_code, from_day, to)
+
+
+@router.get(
+    "/click-targets",
+    summary="Clicks per click target and category over a range",
+    response_model=ClickTargetAnswer,
+    responses=ERRORS,
+)
+async def click_targets(
+    settings: Settings,
+    pool: ReaderPool,
+    credentials: BearerToken,
+    user_code: UserCode = None,
+    from_day: FromDay = None,
+    to: ToDay = None,
+) -> Response:
+    return await _answer(settings, pool, credentials, CLICK_TARGET_STATS, user_code, from_day, to)
+
+
+async def _answer(
+    settings: Any,
+    pool: AsyncConnectionPool,
+    credentials: HTTPAuthorizationCredentials | None,
+    query: bytes,
+    user_code: str | None,
+    from_day: str | None,
+    to_day: str | None,
+) -> Response:
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", UNAUTHORIZED_HEADERS)
+    token = credentials.credentials
+    owner_id = token_owner(token)
+    if owner_id is None:
+        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    wanted = parse_request(user_code, from_day, to_day)
+
+    async def read(conn: psycopg.AsyncConnection) -> list[dict[str, Any]] | None:
+        return await read_owned_rows(conn, owner_id, token, query, wanted)
+
+    rows = await run_unit(pool, settings, read)
+    if rows is None:
+        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    if rows == [] and not await run_unit(
+        pool, settings, lambda conn: owns_user_code(conn, owner_id, token, wanted.user_code)
+    ):
+        raise HTTPException(404, f"user code {wanted.user_code!r} is not one of yours")
+    return json_response(
+        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows}
+    )
+
+
+async def read_owned_rows(
+    conn: psycopg.AsyncConnection,
+    owner_id: uuid.UUID,
+    token: str,
+    query: bytes,
+    wanted: StatsRequest,
+) -> list[dict[str, Any]] | None:
+    """The query's rows as the token's owner may see them; None when the token is not valid.
+    One transaction: the owner set in it ends with it."""
+    async with conn.transaction():
+        if not await _authenticate(conn, owner_id, token):
+            return None
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(query, wanted.params)
+        return await cursor.fetchall()
+
+
+async def owns_user_code(
+    conn: psycopg.AsyncConnection, owner_id: uuid.UUID, token: str, user_code: str
+) -> bool:
+    """Whether the token's owner holds `user_code`, as row-level security shows it."""
+    async with conn.transaction():
+        if not await _authenticate(conn, owner_id, token):
+            return False
+        cursor = await conn.execute(USER_CODE_OWNED, {"user_code": user_code})
+        row = await cursor.fetchone()
+        return bool(row and row[0])
+
+
+async def _authenticate(conn: psycopg.AsyncConnection, owner_id: uuid.UUID, token: str) -> bool:
+    """Checks the token against its owner's stored hash and, when it matches, makes that owner
+    the current one for this transaction."""
+    cursor = await conn.execute(TOKEN_HASH, {"owner_id": owner_id})
+    row = await cursor.fetchone()
+    if not token_matches(token, row[0] if row else None):
+        return False
+    await conn.execute(SET_OWNER, {"owner_id": str(owner_id)})
+    return True
+
+
+def parse_request(user_code: str | None, from_day: str | None, to_day: str | None) -> StatsRequest:
+    """The checked parameters; raises a 400 that says what is wrong."""
+    if not user_code:
+        raise HTTPException(400, "user_code is required")
+    if len(user_code) > MAX_USER_CODE_LENGTH:
+        raise HTTPException(400, f"user_code is at most {MAX_USER_CODE_LENGTH} characters")
+    if CONTROL_CHARACTERS.search(user_code):
+        raise HTTPException(400, "user_code must not contain control characters")
+    last = _day("to", to_day) if to_day is not None else datetime.now(UTC).date()
+    first = _day("from", from_day) if from_day is not None else last - timedelta(DEFAULT_DAYS - 1)
+    if first > last:
+        raise HTTPException(400, f"from ({first}) is after to ({last})")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise HTTPException(400, f"a range covers at most {MAX_DAYS} days")
+    return StatsRequest(user_code, max(first, EARLIEST), last)
+
+
+def _day(name: str, text: str) -> date:
+    if not DATE_PATTERN.fullmatch(text):
+        raise HTTPException(400, f"{name} must be a date written YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(400, f"{name} is not a calendar date: {text}") from None
+    if not EARLIEST <= day <= LATEST:
+        raise HTTPException(400, f"{name} must lie between {EARLIEST} and {LATEST}")
+    return day
