@@ -26,6 +26,7 @@ class Summary:
     clicks: int = 0
     bot_sessions: int = 0
     bot_events: int = 0
+    bot_page_views: int = 0
     batches: int = 0
     resent_batches: int = 0
     resent_events: int = 0
@@ -43,6 +44,15 @@ class Summary:
         return self.sessions + self.page_views + self.clicks
 
     @property
+    def stored_page_views(self) -> int:
+        return self.page_views - self.bot_page_views
+
+    @property
+    def stored(self) -> int:
+        """Rows the database should hold: every event but the crawlers' (which never click)."""
+        return self.sessions - self.bot_sessions + self.stored_page_views + self.clicks
+
+    @property
     def events_per_second(self) -> float:
         return (self.events + self.resent_events) / self.seconds if self.seconds else 0.0
 
@@ -54,9 +64,16 @@ class Summary:
             f"{self.clicks:,} clicks: {self.events:,} events in {self.batches:,} batches, "
             f"{self.resent_batches:,} of them sent twice",
             f"server: {self.accepted:,} accepted, {self.duplicates:,} duplicates, "
-            f"{self.rejected:,} rejected ({self.rejected_bots:,} crawler events)"
+            f"{self.rejected:,} rejected ({self.rejected_bots:,} of them crawlers' events)"
             + (f", {self.dropped:,} refused whole" if self.dropped else "")
             + (f", {self.unsent:,} unsent after retries" if self.unsent else ""),
+            f"expected in the database: {humans:,} sessions, {self.stored_page_views:,} page "
+            f"views, {self.clicks:,} clicks = {self.stored:,} rows"
+            + (
+                " = the accepted events"
+                if self.stored == self.accepted
+                else f", but the server accepted {self.accepted:,}"
+            ),
             f"took {self.seconds:.1f} s: {self.events_per_second:,.0f} events/s "
             f"({self.events + self.resent_events:,} events posted)",
         ]
@@ -135,6 +152,7 @@ class Simulation:
                     summary.clicks += 1
             if session.is_bot:
                 summary.bot_events += len(session.events)
+                summary.bot_page_views += sum(e["type"] == "page_view" for e in session.events)
             summary.batches += len(session.batches)
             summary.resent_batches += len(session.resend)
 

@@ -127,9 +127,24 @@ def test_the_summary_equals_the_database(database_url: str, tmp_path: Path) -> N
     human_clicks = sum(e["type"] == "click" for s in humans for e in s.events)
     assert (rows["page_views"], rows["clicks"]) == (human_views, human_clicks)
     assert summary.accepted == rows["sessions"] + rows["page_views"] + rows["clicks"]
-    assert summary.rejected == summary.rejected_bots == summary.bot_events > 0
-    assert summary.duplicates == summary.resent_events > 0  # a resent batch changes nothing
+
+    def posted(group: list) -> int:  # events posted, a resent batch counting twice
+        return sum(
+            len(batch) * (2 if index in s.resend else 1)
+            for s in group
+            for index, batch in enumerate(s.batches)
+        )
+
+    bots = [s for s in sessions(model) if s.is_bot]
+    assert summary.rejected == summary.rejected_bots == posted(bots) > 0
+    resent = posted(humans) - sum(len(s.events) for s in humans)
+    assert summary.duplicates == resent > 0  # a resent batch changes nothing
     assert rows["ok"]  # session counters equal their rows
+    assert (rows["sessions"], rows["page_views"]) == (
+        summary.sessions - summary.bot_sessions,
+        summary.stored_page_views,
+    )
+    assert summary.stored == summary.accepted
 
 
 def test_the_command_prints_the_summary_and_a_second_run_is_all_duplicates(
@@ -145,6 +160,11 @@ def test_the_command_prints_the_summary_and_a_second_run_is_all_duplicates(
     assert first.exit_code == 0, first.output
     total = rows["sessions"] + rows["page_views"] + rows["clicks"]
     assert f"server: {total:,} accepted" in first.stdout
+    expected = (
+        f"expected in the database: {rows['sessions']:,} sessions, {rows['page_views']:,} page "
+        f"views, {rows['clicks']:,} clicks = {total:,} rows = the accepted events"
+    )
+    assert expected in first.stdout
     assert "sent: " in first.stdout and "events/s" in first.stdout
     # --start fixes the window, so the same seed sends the very same events again.
     assert second.exit_code == 0, second.output

@@ -110,11 +110,13 @@ class IngestProxy:
         self.exchanges: list[Exchange] = []
         self.down = False
         self._failures = 0
+        self._retry_after = "1"
         self._lock = threading.Lock()
 
-    def fail_next(self, count: int = 1) -> None:
+    def fail_next(self, count: int = 1, retry_after: int = 1) -> None:
         with self._lock:
             self._failures = count
+            self._retry_after = str(retry_after)
 
     def posts(self) -> list[Exchange]:
         with self._lock:
@@ -157,9 +159,14 @@ class IngestProxy:
             if failing:
                 self._failures -= 1
         if failing:
-            status, headers, answer = 503, {"Retry-After": "1"}, b'{"error":"database down"}'
-            headers["Access-Control-Allow-Origin"] = "*"
-            headers["Content-Type"] = "application/json"
+            status, answer = 503, b'{"error":"database down"}'
+            headers = {
+                "Retry-After": self._retry_after,
+                "Content-Type": "application/json",
+                "Access-Control-Allow-Origin": "*",
+                # Without this a page on another origin cannot read Retry-After.
+                "Access-Control-Expose-Headers": "Retry-After",
+            }
         else:
             status, headers, answer = self._forward(request, body)
         with self._lock:

@@ -139,6 +139,28 @@ def test_a_batch_that_meets_a_503_arrives_exactly_once(chrome, site, proxy, rows
     assert len(recorder.posts()) == 2  # nothing was sent a third time
 
 
+def test_the_retry_waits_at_least_retry_after(chrome, site, proxy, rows) -> None:
+    recorder, _ = proxy
+    open_card(chrome, site + "/")
+    recorder.fail_next(1, retry_after=60)
+    click(chrome, "call")
+    wait_until(lambda: chrome.execute_script("return localStorage.getItem('clik:f')"))
+    wait = chrome.execute_script("return JSON.parse(localStorage.getItem('clik:f')).u - Date.now()")
+    assert 50_000 < wait <= 60_000  # the backoff alone would have waited 1 to 2 seconds
+    assert [post.status for post in recorder.posts()] == [503]
+    # Shared by every tab: a click on another page of the site waits too.
+    chrome.switch_to.new_window("tab")
+    open_card(chrome, site + "/about")
+    click(chrome, "call")
+    waiting_clicks = chrome.execute_script(
+        "return Object.keys(localStorage).filter(k => k.startsWith('clik:q:'))"
+        ".flatMap(k => JSON.parse(localStorage.getItem(k)).e).filter(e => e.type == 'click')"
+        ".length"
+    )
+    assert waiting_clicks == 2  # both tabs' clicks wait in their queues
+    assert count(rows, "analytics_clicks") == 0
+
+
 def test_events_queued_while_the_server_is_down_survive_a_reload(chrome, site, proxy, rows) -> None:
     recorder, _ = proxy
     open_card(chrome, site + "/")
