@@ -40,7 +40,7 @@ def parse_json(body: bytes, max_depth: int) -> Any:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        if "recursion" in str(error).lower():
+        if "depth" in str(error).lower() or "recursion" in str(error).lower():
             raise EnvelopeError(400, f"JSON nested too deep (over {max_depth} levels)") from None
         raise EnvelopeError(400, "the body is not valid JSON (UTF-8)") from None
     if _deeper_than(payload, max_depth):
