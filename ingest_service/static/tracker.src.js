@@ -85,8 +85,10 @@
     again = 0;
     fl = keys(q);
     // A string body goes as text/plain: a "simple" request, so no CORS preflight. keepalive
-    // lets the request finish when the page is left right after a contact click.
-    fetch(EP, { method: 'POST', body: body(q), keepalive: true }).then(r => {
+    // lets the request finish when the page is left right after a contact click. A request
+    // that hangs is given up after 30 s (then retried like any failure).
+    fetch(EP, { method: 'POST', body: body(q), keepalive: true,
+                signal: AbortSignal.timeout?.(3e4) }).then(r => {
       if (r.status == 429 || r.status > 499) throw r;
       L.removeItem('clik:f');
       set('clik:ok', now());
@@ -137,7 +139,7 @@
   // One page view per path: a page load, pushState/replaceState to another path, back/forward
   // (popstate) and a page restored from the back-forward cache.
   function view() {
-    var t = now(), p = location.pathname, b = d.body.dataset.pageType;
+    var t = now(), p = location.pathname, b = d.body?.dataset.pageType;
     if (p != last) {
       last = p;
       add({ id: uuid(t), page_type: (b || o.pageType || p.split('/')[1] || 'home').slice(0, 64),
