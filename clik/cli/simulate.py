@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -110,26 +111,13 @@ def simulate(
         f"{simulation.client.url}",
         err=True,
     )
+    bar_file = sys.stderr if progress else io.StringIO()
     with click.progressbar(
-        length=len(simulation.starts), label="sessions", file=sys.stderr if progress else _Null(),
-        show_pos=True, show_percent=True,
-    ) as bar:  # fmt: skip
+        length=len(simulation.starts), label="sessions", file=bar_file, show_pos=True
+    ) as bar:
         summary = simulation.run(on_session=lambda: bar.update(1))
     for line in summary.lines():
         click.echo(line)
     if summary.unexpected:
         stopped = " (stopped early)" if simulation.stopped_early else ""
         raise ClikError(f"the server refused events{stopped}: " + "; ".join(summary.unexpected))
-
-
-class _Null:
-    """A file that swallows the progress bar."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False

@@ -23,6 +23,7 @@ from ingest_service.app import create_app
 from ingest_service.settings import IngestSettings
 
 INGEST_PATH = "/api/analytics/ingest"
+TRACKER_JS = Path(__file__).resolve().parents[2] / "ingest_service" / "static" / "tracker.js"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade", "host",
                         "proxy-connection", "te", "trailer"})  # fmt: skip
 
@@ -229,7 +230,8 @@ PLAIN = "<!doctype html><html><head><title>plain</title></head><body>no tracker<
 @contextmanager
 def card_site(tracker_origin: str) -> Iterator[str]:
     """Serves test pages on their own origin: /plain has no tracker; any other path is a card
-    page with the snippet (`?dnt=1` adds data-respect-dnt="true")."""
+    page with the snippet. `?dnt=1` adds data-respect-dnt="true"; `?own=1` loads the site's own
+    copy of tracker.js with data-endpoint naming the service and data-page-type="card"."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -239,14 +241,23 @@ def card_site(tracker_origin: str) -> Iterator[str]:
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            kind = "text/html; charset=utf-8"
             if parts.path == "/plain":
                 page = PLAIN
+            elif parts.path == "/tracker.js":
+                page, kind = TRACKER_JS.read_text(), "application/javascript"
             else:
                 attributes = ' data-respect-dnt="true"' if "dnt=1" in parts.query else ""
-                page = PAGE.format(path=parts.path, tracker=tracker_origin, attributes=attributes)
+                origin = tracker_origin
+                if "own=1" in parts.query:
+                    origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+                    attributes += (
+                        f' data-endpoint="{tracker_origin}{INGEST_PATH}" data-page-type="card"'
+                    )
+                page = PAGE.format(path=parts.path, tracker=origin, attributes=attributes)
             data = page.encode()
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", kind)
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

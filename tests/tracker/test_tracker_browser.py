@@ -206,6 +206,18 @@ def test_a_session_continues_across_pages_and_a_new_one_starts_after_30_idle_min
     assert sessions == [(views[0][1], 2, 0, True), (views[2][1], 1, 1, False)]
 
 
+def test_data_endpoint_names_the_service_when_the_script_comes_from_elsewhere(
+    chrome, site, proxy, rows
+) -> None:
+    recorder, _ = proxy
+    open_card(chrome, site + "/services?own=1")  # tracker.js from the site, events to the proxy
+    click(chrome, "call")
+    wait_until(lambda: count(rows, "analytics_clicks") == 1, what="the click")
+    # data-page-type on the script tag names the page (else the path would: "services").
+    assert rows("SELECT page_type FROM analytics_page_views") == [("card",)]
+    assert not any(e.path == "/tracker.js" for e in recorder.exchanges)
+
+
 def test_single_page_app_navigations_are_page_views(chrome, site, proxy, rows) -> None:
     open_card(chrome, site + "/")
     chrome.execute_script("history.pushState({}, '', '/portfolio')")
