@@ -19,7 +19,9 @@ from clik_pipeline.resources import ClikDatabase
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
+    """An in-memory instance: it keeps runs, materializations and check results for the whole
+    test, several times faster than one stored on disk."""
+    with dg.DagsterInstance.ephemeral() as test_instance:
         yield test_instance
 
 
