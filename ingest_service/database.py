@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
 from ingest_service.settings import IngestSettings
 
@@ -46,7 +46,7 @@ async def open_pool(url: str, role: str | None, settings: IngestSettings) -> Asy
     """An open pool whose connections act as `role` (the URL's own role when None).
 
     It does not wait for the database: the service starts, answers 503 while PostgreSQL is
-    away, and the pool keeps reconnecting in the background until it returns.
+    away, and reconnects when it returns.
     """
 
     async def configure(conn: psycopg.AsyncConnection) -> None:
@@ -61,7 +61,12 @@ async def open_pool(url: str, role: str | None, settings: IngestSettings) -> Asy
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         timeout=settings.db_pool_timeout_s,
-        reconnect_timeout=float("inf"),  # never give up on a database that is away
+        # Backoff doubles at every failed attempt: an attempt that never gave up would retry
+        # minutes apart after a long outage. Giving up after a few seconds lets the next
+        # request start a fresh attempt, so the service is back as soon as the database is.
+        reconnect_timeout=settings.db_reconnect_timeout_s,
+        # While the database stalls, a bounded queue: the rest are answered 503 at once.
+        max_waiting=settings.db_pool_max_size * 8,
         kwargs={
             "connect_timeout": settings.db_connect_timeout_s,
             "application_name": f"clik-ingest ({role or 'owner'})",
@@ -111,7 +116,7 @@ async def _run_once(
 ) -> T:
     try:
         conn = await pool.getconn()
-    except PoolTimeout as error:
+    except (PoolTimeout, TooManyRequests) as error:
         raise DatabaseUnavailable("no database connection available") from error
 
     async def guarded() -> T:

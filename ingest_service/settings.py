@@ -42,9 +42,15 @@ class IngestSettings(ClikSettings):
     db_pool_max_size: int = Field(default=16, ge=1)
     db_connect_timeout_s: int = Field(default=3, ge=1, description="libpq connect_timeout")
     db_pool_timeout_s: float = Field(
-        default=3.0, gt=0, description="longest wait for a free connection before a 503"
+        default=2.0, gt=0, description="longest wait for a free connection before a 503"
     )
-    db_statement_timeout_ms: int = Field(default=5000, ge=1)
+    db_statement_timeout_ms: int = Field(default=3000, ge=1)
+    db_reconnect_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long a failing connection attempt retries (with backoff) before the "
+        "pool lets the next request start a fresh one: bounds recovery after an outage",
+    )
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After of a 503")
 
     @field_validator("trusted_proxies", mode="before")

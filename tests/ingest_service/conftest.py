@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., IngestSett
     return make
 
 
-async def started_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of `app`, with the app's lifespan (its pool) running."""
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -52,9 +55,15 @@ async def started_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def started_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The same as `running`, as an async generator (`async for client in ...`)."""
+    async with running(app) as client:
+        yield client
+
+
 @pytest.fixture
 async def client(make_settings: Callable[..., IngestSettings]) -> AsyncIterator[httpx.AsyncClient]:
-    async for started in started_client(create_app(make_settings())):
+    async with running(create_app(make_settings())) as started:
         yield started
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from ingest_service.app import create_app
 from ingest_service.client_ip import client_address, stored_ip
-from tests.ingest_service.conftest import INGEST, batch, page_view, started_client
+from tests.ingest_service.conftest import INGEST, batch, page_view, running
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
 DAY = date(2026, 11, 25)
@@ -67,7 +67,7 @@ async def test_sessions_store_the_address_as_configured(
     make_settings, conn: psycopg.Connection, mode: str, extra: dict, stored: str | None
 ) -> None:
     app = create_app(make_settings(ip_mode=mode, **extra))
-    async for client in started_client(app):  # the peer is 203.0.113.77
+    async with running(app) as client:  # the peer is 203.0.113.77
         await client.post(
             INGEST, json=batch(page_view("s1")), headers={"X-Forwarded-For": "198.51.100.23"}
         )
@@ -80,7 +80,7 @@ async def test_hash_mode_keeps_a_key_shared_by_every_worker(
 ) -> None:
     settings = make_settings(ip_mode="hash")
     assert settings.ip_hash_key() == make_settings(ip_mode="hash").ip_hash_key()
-    async for client in started_client(create_app(settings)):
+    async with running(create_app(settings)) as client:
         await client.post(INGEST, json=batch(page_view("s1")))
     (stored,) = conn.execute("SELECT ip_address FROM analytics_sessions").fetchone()
     assert len(stored) == 32 and "203.0.113" not in stored

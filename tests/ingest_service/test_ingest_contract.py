@@ -108,10 +108,10 @@ async def test_a_body_over_the_limit_is_refused_while_it_streams(
     make_settings, conn: psycopg.Connection
 ) -> None:
     from ingest_service.app import create_app
-    from tests.ingest_service.conftest import started_client
+    from tests.ingest_service.conftest import running
 
     body = batch(*[page_view("s1") for _ in range(40)])
-    async for client in started_client(create_app(make_settings(max_body_bytes=2000))):
+    async with running(create_app(make_settings(max_body_bytes=2000))) as client:
         declared = await client.post(INGEST, json=body)
         assert declared.status_code == 413
 
@@ -134,9 +134,9 @@ async def test_a_body_over_the_limit_is_refused_while_it_streams(
 
 async def test_too_many_events_is_413(make_settings, conn: psycopg.Connection) -> None:
     from ingest_service.app import create_app
-    from tests.ingest_service.conftest import started_client
+    from tests.ingest_service.conftest import running
 
-    async for client in started_client(create_app(make_settings(max_events=5))):
+    async with running(create_app(make_settings(max_events=5))) as client:
         response = await client.post(INGEST, json=batch(*[page_view("s1") for _ in range(6)]))
         assert response.status_code == 413
         assert "too many events" in response.json()["error"]

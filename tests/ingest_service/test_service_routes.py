@@ -8,7 +8,7 @@ import pytest
 
 from ingest_service import tracker
 from ingest_service.app import create_app
-from tests.ingest_service.conftest import started_client
+from tests.ingest_service.conftest import running
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,7 @@ async def test_readyz_is_503_when_the_database_does_not_answer(make_settings) ->
         database_url="postgresql://postgres@/clik?host=/nonexistent-clik-socket",
         db_pool_timeout_s=0.5,
     )
-    async for client in started_client(create_app(settings)):
+    async with running(create_app(settings)) as client:
         assert (await client.get("/healthz")).status_code == 200
         response = await client.get("/readyz")
         assert response.status_code == 503
