@@ -95,7 +95,7 @@
       drop(fl);
     }).catch(r => {
       var n = ((get('clik:f') || {}).n || 0) + 1, a = r.headers?.get('Retry-After');
-      set('clik:f', { n, u: now() + Math.max(Math.min(64, 1 << n) * 500 * (1 + Math.random()),
+      set('clik:f', { n, u: now() + Math.max(2 ** Math.min(n, 6) * 500 * (1 + Math.random()),
                                                1e3 * a || Date.parse(a) - now() || 0) });
     }).then(() => {
       busy = 0;
