@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import click
 
@@ -105,6 +107,7 @@ def simulate(
 
     params = TrafficParams(visitors, first, end, user_codes=user_codes, seed=seed)
     simulation = Simulation(url, params, concurrency=concurrency)
+    _check_reachable(simulation.client.url)
     click.echo(
         f"simulating {len(simulation.starts):,} sessions of {visitors:,} visitors on "
         f"{user_codes} cards, {first:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, to "
@@ -121,3 +124,17 @@ def simulate(
     if summary.unexpected:
         stopped = " (stopped early)" if simulation.stopped_early else ""
         raise ClikError(f"the server refused events{stopped}: " + "; ".join(summary.unexpected))
+
+
+def _check_reachable(url: str) -> None:
+    """Fails in one line when nothing listens at the service's address (rather than after a
+    minute of retries of the first batch)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as error:
+        raise ClikError(
+            f"cannot reach the ingest service at {parts.hostname}:{port} ({error.strerror or error}):"
+            " start it with `clik serve` or `clik dev`, or pass --url"
+        ) from None

@@ -4,6 +4,7 @@ closing summary."""
 
 from __future__ import annotations
 
+import socket
 import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,3 +197,16 @@ def test_a_period_ending_in_the_future_is_refused() -> None:
     )
     assert result.exit_code == 1
     assert "in the future" in result.stderr and "Traceback" not in result.output
+
+
+def test_an_unreachable_service_fails_at_once_in_one_line() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, never listening: connections are refused
+        result = CliRunner().invoke(
+            main,
+            ["simulate", "--visitors", "5", "--days", "1", "--url", f"http://127.0.0.1:{port}"],
+        )
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith(f"Error: cannot reach the ingest service at 127.0.0.1:{port}")
