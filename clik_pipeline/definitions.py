@@ -6,8 +6,14 @@ from __future__ import annotations
 from dagster import Definitions
 
 from clik_pipeline.assets.daily_stats import daily_tables
+from clik_pipeline.assets.legacy import (
+    analytics_events,
+    analytics_events_archive,
+    legacy_rows_reconciled,
+)
 from clik_pipeline.assets.raw import raw_event_tables
 from clik_pipeline.jobs import daily_aggregation_job, raw_retention_job
+from clik_pipeline.legacy_jobs import legacy_days_aggregation_sensor, legacy_events_migration_job
 from clik_pipeline.resources import ClikDatabase
 from clik_pipeline.schedules import daily_aggregation_schedule, raw_retention_schedule
 from clik_pipeline.sensors import late_events_sensor
@@ -15,11 +21,14 @@ from clik_pipeline.sensors import late_events_sensor
 assets = [
     *raw_event_tables,
     daily_tables,  # the four daily tables; their checks are declared with them
+    analytics_events,
+    analytics_events_archive,
 ]
-asset_checks: list = []
+asset_checks: list = [legacy_rows_reconciled]
 jobs = [
     daily_aggregation_job,
     raw_retention_job,
+    legacy_events_migration_job,
 ]
 schedules = [
     daily_aggregation_schedule,
@@ -27,6 +36,7 @@ schedules = [
 ]
 sensors = [
     late_events_sensor,
+    legacy_days_aggregation_sensor,
 ]
 resources = {
     "database": ClikDatabase(),

@@ -395,6 +395,8 @@ def test_two_runs_at_once_are_refused(conn: psycopg.Connection, database_url: st
         holder.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         with pytest.raises(ClikError, match="another legacy migration run is in progress"):
             migrate(conn)
+        # Released explicitly: a closed connection's server process may linger a moment.
+        holder.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
     assert migrate(conn).taken == 12
 
 
