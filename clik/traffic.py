@@ -131,16 +131,19 @@ class _Visitor:
 
 def session_starts(params: TrafficParams) -> list[tuple[datetime, int, int]]:
     """(start, visitor, session number) of every session, in time order."""
-    rng = random.Random(f"{params.seed}:starts")
+    # Two streams: how many sessions (and which are night owls) never depends on the window,
+    # so a seed gives the same visits whatever the dates; only their times follow the window.
+    counts = random.Random(f"{params.seed}:sessions")
+    times = random.Random(f"{params.seed}:times")
     starts = []
     number = 0
     span = (params.end - params.start).total_seconds()
     for visitor in range(params.visitors):
-        for _ in range(1 + _geometric(rng, SESSIONS_PER_VISITOR_EXTRA)):
-            if rng.random() < NIGHT_OWL_SHARE:
-                start = _before_midnight(rng, params)
+        for _ in range(1 + _geometric(counts, SESSIONS_PER_VISITOR_EXTRA)):
+            if counts.random() < NIGHT_OWL_SHARE:
+                start = _before_midnight(times, params)
             else:
-                start = _on_the_curve(rng, params.start, span)
+                start = _on_the_curve(times, params.start, span)
             starts.append((start, visitor, number))
             number += 1
     starts.sort()

@@ -41,6 +41,17 @@ def test_the_same_seed_gives_the_same_traffic() -> None:
     assert first != [s.batches for s in sessions(params(seed=6))]
 
 
+def test_a_seed_gives_the_same_visits_whatever_the_window() -> None:
+    def shape(window_params: TrafficParams) -> list[tuple]:
+        return sorted(
+            (s.user_code, s.user_agent, [[e["type"] for e in b] for b in s.batches])
+            for s in sessions(window_params)
+        )
+
+    later = TrafficParams(300, NOW - timedelta(days=2, hours=7), NOW - timedelta(hours=7))
+    assert shape(params(visitors=300, days=2)) == shape(later)
+
+
 def test_sessions_have_the_seed_designs_ratios(sample: list) -> None:
     humans = [s for s in sample if not s.is_bot]
     views = [sum(e["type"] == "page_view" for e in s.events) for s in humans]
