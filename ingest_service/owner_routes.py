@@ -275,12 +275,14 @@ async def read_owned_rows(
     wanted: StatsRequest,
 ) -> list[dict[str, Any]] | None:
     """The query's rows as the token's owner may see them; None when the token is not valid.
-    One transaction: the owner set in it ends with it."""
-    async with conn.transaction():
-        if not await _authenticate(conn, owner_id, token):
-            return None
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(query, wanted.params)
+    One transaction: the owner set in it ends with it. Pipelined: BEGIN goes with the token
+    check, and the owner, the query and COMMIT go together, so two round trips in all."""
+    async with conn.pipeline():
+        async with conn.transaction():
+            if not await _authenticate(conn, owner_id, token):
+                return None
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query, wanted.params)
         return await cursor.fetchall()
 
 
@@ -288,10 +290,11 @@ async def owns_user_code(
     conn: psycopg.AsyncConnection, owner_id: uuid.UUID, token: str, user_code: str
 ) -> bool:
     """Whether the token's owner holds `user_code`, as row-level security shows it."""
-    async with conn.transaction():
-        if not await _authenticate(conn, owner_id, token):
-            return False
-        cursor = await conn.execute(USER_CODE_OWNED, {"user_code": user_code})
+    async with conn.pipeline():
+        async with conn.transaction():
+            if not await _authenticate(conn, owner_id, token):
+                return False
+            cursor = await conn.execute(USER_CODE_OWNED, {"user_code": user_code})
         row = await cursor.fetchone()
         return bool(row and row[0])
 
