@@ -89,6 +89,8 @@ def process_chunk(
         conn.execute(query("lock_raw_retention_shared"))
     try:
         with conn.transaction():
+            if checks:
+                conn.execute(query("set_check_work_mem"))
             if tables:
                 conn.execute(query("lock_daily_tables"))
             (snapshot_at,) = conn.execute(query("select_snapshot_time")).fetchone()
