@@ -22,11 +22,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Self
 
 from dagster import (
-    AssetKey,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -35,6 +35,7 @@ from dagster import (
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
 )
 
 from clik_pipeline.aggregation import DAILY_TABLE_NAMES
@@ -50,7 +51,13 @@ LATE_DATA_INTERVAL_SECONDS = 60
 # this long, not on every tick.
 RETRY_AFTER = timedelta(minutes=15)
 
-FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+UNFINISHED = {
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+}
 
 
 @dataclass
@@ -152,12 +159,13 @@ def _days_to_request(
     latest = {
         table: latest_materializations(instance, table, candidates) for table in DAILY_TABLE_NAMES
     }
+    under_way = _partitions_under_way(instance) if candidates else []
     requested = []
     for day in candidates:
         pending = cursor.pending[day]
+        if any(first <= day <= last for first, last in under_way):
+            continue  # decided once that run is over, against its snapshot
         records = [latest[table][day] for table in DAILY_TABLE_NAMES if day in latest[table]]
-        if _run_under_way(instance, day, records):
-            continue
         if not records:
             del cursor.pending[day]  # never aggregated: not late data
             continue
@@ -173,19 +181,19 @@ def _days_to_request(
     return requested
 
 
-def _run_under_way(instance: DagsterInstance, day: date, records: list) -> bool:
-    """Whether a run planning to materialize the day has not finished yet."""
-    latest_done = max((record.storage_id for record in records), default=0)
-    for table in DAILY_TABLE_NAMES:
-        planned = instance.get_latest_planned_materialization_info(
-            AssetKey(table), partition=day.isoformat()
-        )
-        if planned is None or planned.storage_id <= latest_done:
-            continue
-        run = instance.get_run_by_id(planned.run_id)
-        if run is not None and run.status not in FINISHED:
-            return True
-    return False
+def _partitions_under_way(instance: DagsterInstance) -> list[tuple[date, date]]:
+    """The day ranges (inclusive) of runs queued or in progress: their own tags say which
+    partitions they cover, a single one or a range."""
+    ranges = []
+    for run in instance.get_runs(RunsFilter(statuses=list(UNFINISHED))):
+        tags = run.tags
+        first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+        last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+        try:
+            ranges.append((date.fromisoformat(first), date.fromisoformat(last)))
+        except (TypeError, ValueError):
+            continue  # not a daily partitioned run
+    return ranges
 
 
 def _snapshot_at(record) -> float:

@@ -122,3 +122,31 @@ def test_rows_younger_than_the_safety_lag_wait(
     assert not result.run_requests
     (now,) = conn.execute("SELECT extract(epoch FROM now())::float").fetchone()
     assert LateDataCursor.load(result.cursor).scanned_until <= now - 120
+
+
+def test_a_day_being_aggregated_waits_for_that_run(
+    pipeline: Pipeline, instance, resources, conn: psycopg.Connection, days
+) -> None:
+    first, second = days
+    insert_sessions(conn, [session("s", at(second, 9))])
+    started = tick(sensor, instance, resources, None)
+    pipeline.materialize(second)
+    insert_page_views(conn, [page_view("s", at(second, 10))])
+    # A backfill over both days is under way: its snapshot may or may not hold the new row.
+    backfill = dg.DagsterRun(
+        job_name="daily_aggregation_job",
+        status=dg.DagsterRunStatus.STARTED,
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: second.isoformat(),
+        },
+    )
+    instance.add_run(backfill)
+
+    waiting = tick(sensor, instance, resources, started.cursor)
+    assert not waiting.run_requests
+    assert list(LateDataCursor.load(waiting.cursor).pending) == [second]
+
+    instance.report_run_failed(backfill)  # it ends without covering the day
+    (request,) = tick(sensor, instance, resources, waiting.cursor).run_requests
+    assert request.partition_key == second.isoformat()
