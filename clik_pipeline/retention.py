@@ -26,7 +26,7 @@ from pydantic import Field
 
 from clik.settings import ClikSettings
 from clik_pipeline.aggregation import has_events, has_raw_events, retention_horizon
-from clik_pipeline.partitions import MAX_DAYS_PER_TRANSACTION, days
+from clik_pipeline.partitions import MAX_DAYS_PER_TRANSACTION, daily_partitions, days
 from clik_pipeline.queries import query
 from clik_pipeline.resources import ClikDatabase
 from clik_pipeline.status import unverified_days
@@ -69,6 +69,13 @@ def plan_retention(conn: psycopg.Connection, instance, retention_days: int) -> R
         [day for day in days(earliest_raw, cutoff) if holds_rows(day)] if earliest_raw else []
     )
     refused = unverified_days(instance, expired_with_rows)
+    start = daily_partitions.start.date()
+    for day in refused:
+        if day < start:
+            refused[day] = (
+                f"before CLIK_PARTITIONS_START ({start}), so it can never be aggregated: "
+                "set CLIK_PARTITIONS_START earlier and backfill"
+            )
     horizon = min(refused, default=cutoff)
     # Every later expired day stays too, so the raw store remains a suffix in time.
     for day in expired_with_rows:

@@ -148,3 +148,12 @@ def test_re_aggregating_a_dropped_day_keeps_its_aggregates(
     assert not raw.passed and raw.severity == dg.AssetCheckSeverity.WARN
     assert "removed by retention" in raw.description
     assert evaluations["user_stats_match_other_daily_tables"].passed
+
+
+def test_a_day_before_the_first_partition_is_kept_and_explained(
+    instance, resources, conn: psycopg.Connection
+) -> None:
+    generate([date(2024, 12, 30)], sessions_per_day=3).insert(conn)
+    report = run_retention(instance, resources)
+    assert report["horizon"] == "2024-12-30"
+    assert "2024-12-30: before CLIK_PARTITIONS_START (2025-01-01)" in report["refused"]
