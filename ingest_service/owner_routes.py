@@ -33,9 +33,9 @@ from starlette.responses import Response
 
 from clik.owners import MAX_USER_CODE_LENGTH, token_matches, token_owner
 from ingest_service.database import run_unit
-from ingest_service.dependencies import Settings
 from ingest_service.responses import json_response
 from ingest_service.schemas import ErrorBody
+from ingest_service.settings import IngestSettings
 
 router = APIRouter(prefix="/api/analytics/stats", tags=["owner stats"])
 
@@ -64,11 +64,18 @@ CLICK_TARGET_STATS = _query("owner_click_target_stats.sql")
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="clik"'}
 
 
-def get_reader_pool(request: Request) -> AsyncConnectionPool:
+# Async dependencies: FastAPI runs a plain `def` dependency in a worker thread, a hop that
+# cost about 0.5 ms of CPU per request here.
+async def get_reader_pool(request: Request) -> AsyncConnectionPool:
     return request.app.state.reader_pool
 
 
+async def get_settings(request: Request) -> IngestSettings:
+    return request.app.state.settings
+
+
 ReaderPool = Annotated[AsyncConnectionPool, Depends(get_reader_pool)]
+Settings = Annotated[IngestSettings, Depends(get_settings)]
 BearerToken = Annotated[
     HTTPAuthorizationCredentials | None,
     Depends(HTTPBearer(auto_error=False, description="an owner token from `clik owner add`")),
@@ -236,7 +243,7 @@ async def click_targets(
 
 
 async def _answer(
-    settings: Any,
+    settings: IngestSettings,
     pool: AsyncConnectionPool,
     credentials: HTTPAuthorizationCredentials | None,
     query: bytes,
