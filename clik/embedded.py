@@ -66,9 +66,10 @@ def binaries() -> Path:
 class EmbeddedServer:
     """One embedded PostgreSQL cluster living in `pgdata`."""
 
-    def __init__(self, pgdata: Path, *, durable: bool = True) -> None:
+    def __init__(self, pgdata: Path, *, durable: bool = True, extra_config: str = "") -> None:
         self.pgdata = pgdata.resolve()
         self.durable = durable
+        self.extra_config = extra_config  # more postgresql.conf lines, written at initdb
 
     # --- where it is ------------------------------------------------------------------------
 
@@ -178,6 +179,7 @@ class EmbeddedServer:
         )
         with open(self.pgdata / "postgresql.conf", "a") as conf:
             conf.write(SERVER_CONFIG if self.durable else SERVER_CONFIG + NOT_DURABLE_CONFIG)
+            conf.write(self.extra_config)
 
     def _remove_stale_lock_files(self) -> None:
         """Removes lock files a crashed server left behind (we know it is not running)."""

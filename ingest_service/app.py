@@ -26,7 +26,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
-        app.state.ingest_pool = await open_pool(url, settings.ingest_role, settings)
+        app.state.ingest_pool = await open_pool(
+            url, settings.ingest_role, settings, generic_plans=True, autocommit=True
+        )
         app.state.reader_pool = await open_pool(url, "clik_reader", settings)  # owner API
         try:
             yield

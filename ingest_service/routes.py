@@ -67,7 +67,7 @@ async def ingest(request: Request, settings: Settings, pool: IngestPool) -> Resp
     ip = stored_ip(address, settings.ip_mode, request.app.state.ip_hash_key, window.now.date())
     plan = plan_batch(batch, header_user_agent=request.headers.get("user-agent"), ip_address=ip)
 
-    if plan.sessions["session_id"]:
+    if plan.sessions:
         outcome = await run_unit(pool, settings, lambda conn: write_batch(conn, plan, window))
     else:  # nothing valid to write: no transaction needed
         outcome = Outcome(
