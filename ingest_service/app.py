@@ -27,7 +27,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
         app.state.ingest_pool = await open_pool(
-            url, settings.ingest_role, settings, generic_plans=True, autocommit=True
+            url,
+            settings.ingest_role,
+            settings,
+            autocommit=True,  # one statement per batch
         )
         app.state.reader_pool = await open_pool(url, "clik_reader", settings)  # owner API
         try:

@@ -47,15 +47,10 @@ async def open_pool(
     role: str | None,
     settings: IngestSettings,
     *,
-    generic_plans: bool = False,
     autocommit: bool = False,
 ) -> AsyncConnectionPool:
     """An open pool whose connections act as `role` (the URL's own role when None).
 
-    `generic_plans`: plan each prepared statement once. The ingest statements touch the
-    partitioned event tables, where a custom plan (PostgreSQL's choice for them) costs more to
-    plan than to run; a generic plan prunes partitions at execution instead (measured in
-    bench/ingest: about a third of the database time of a batch).
     `autocommit`: each statement is its own transaction unless the caller opens one.
 
     It does not wait for the database: the service starts, answers 503 while PostgreSQL is
@@ -89,7 +84,6 @@ async def open_pool(
                 f"-c statement_timeout={statement_timeout}"
                 f" -c idle_in_transaction_session_timeout={statement_timeout * 2}"
                 " -c timezone=UTC"
-                + (" -c plan_cache_mode=force_generic_plan" if generic_plans else "")
             ),
         },
         configure=configure,

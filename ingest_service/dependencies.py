@@ -10,11 +10,12 @@ from psycopg_pool import AsyncConnectionPool
 from ingest_service.settings import IngestSettings
 
 
-def get_settings(request: Request) -> IngestSettings:
+# async: FastAPI runs a plain `def` dependency in a worker thread, per request.
+async def get_settings(request: Request) -> IngestSettings:
     return request.app.state.settings
 
 
-def get_ingest_pool(request: Request) -> AsyncConnectionPool:
+async def get_ingest_pool(request: Request) -> AsyncConnectionPool:
     return request.app.state.ingest_pool
 
 

@@ -1,14 +1,14 @@
 """Writes a checked batch: one transaction, sessions first, one set-based insert per table.
 
 `plan_batch` decides, before any database work, what each event becomes: rejected (invalid or
-from a bot), a duplicate inside the batch, or a row to write. `write_batch` then runs one
-transaction of two statements: the session upsert (all the batch's session locks, in order),
-then the page-view and click inserts (one set-based INSERT per table, as data-modifying CTEs
-of one statement). It counts what the database really inserted or changed, once the
-transaction committed.
+from a bot), a duplicate inside the batch, or a row to write. `write_batch` then sends the
+batch as one statement, ingest_batch() of sql/0010, which is its own transaction: the session
+upsert (all the batch's session locks, in order), then one set-based INSERT per event table.
+It counts what the database really inserted or changed, once the transaction committed.
 
-Not pipelined: measured in bench/ingest, psycopg's async pipeline cost more CPU in the service
-(~0.5 ms a batch, spinning while it waits for results) than the two round trips it saves.
+One round trip instead of BEGIN, two statements and COMMIT: in bench/ingest those round trips'
+protocol work was about a third of the service's CPU per batch (psycopg's async pipeline cost
+even more CPU than it saved, so it is not used).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ def _query(name: str) -> bytes:
     return files("ingest_service.queries").joinpath(name).read_bytes()
 
 
-UPSERT_SESSIONS = _query("upsert_sessions.sql")
-INSERT_EVENTS = _query("insert_events.sql")
+WRITE_BATCH = _query("write_batch.sql")
 
 
 @dataclass(slots=True)
@@ -153,31 +152,29 @@ async def write_batch(
     plan: WritePlan,
     window: TimeWindow,
     *,
-    insert_events: bytes = INSERT_EVENTS,  # bench/ingest passes a variant to measure a part
+    statement: bytes = WRITE_BATCH,  # bench/ingest passes a variant to measure a part's cost
 ) -> Outcome:
-    """Writes the plan in one transaction; returns the batch's outcome once it committed.
-    The plan is left untouched, so the same plan may be written again after a failure."""
+    """Writes the plan in one transaction (one statement on an autocommit connection);
+    returns the batch's outcome once it committed. The plan is left untouched, so the same
+    plan may be written again after a failure."""
     outcome = Outcome(plan.outcome.accepted, plan.outcome.duplicates, list(plan.outcome.rejected))
-    # Rows go as JSON (orjson serialises the dataclasses): psycopg would spend more CPU adapting
-    # one list parameter per column than the database spends inserting them.
-    async with conn.transaction():
-        sessions = await conn.execute(
-            UPSERT_SESSIONS,
-            {"sessions": _json(plan.sessions), "session_event_ids": list(plan.session_events)},
-        )
-        events = await conn.execute(
-            insert_events,
-            {
-                "page_views": _json(plan.page_views),
-                "clicks": _json(plan.clicks),
-                "page_view_ids": _ids(plan.page_views),
-                "click_ids": _ids(plan.clicks),
-                "window_start": window.start,
-                "window_end": window.end,
-            },
-        )
-        changed = {row[0] for row in await sessions.fetchall()}
-        page_views_inserted, clicks_inserted = await events.fetchone()
+    cursor = await conn.execute(
+        statement,
+        {
+            # Rows as JSON (orjson serialises the dataclasses): psycopg would spend more CPU
+            # adapting one list parameter per column than the database spends inserting.
+            "sessions": _json(plan.sessions),
+            "session_event_ids": list(plan.session_events),
+            "page_views": _json(plan.page_views),
+            "clicks": _json(plan.clicks),
+            "page_view_ids": _ids(plan.page_views),
+            "click_ids": _ids(plan.clicks),
+            "window_start": window.start,
+            "window_end": window.end,
+        },
+    )
+    changed_sessions, page_views_inserted, clicks_inserted = await cursor.fetchone()
+    changed = set(changed_sessions)
     # Committed: count what the database did.
     for session_id, merged_events in plan.session_events.items():
         if session_id in changed:

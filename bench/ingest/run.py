@@ -287,29 +287,36 @@ def copy_ceiling(url: str, load: traffic.Workload) -> dict:
 
 
 def anti_join_cost(server: EmbeddedServer, load: traffic.Workload, run: int) -> dict:
-    """Server time of the batch statement with and without the look-up of ids stored with
-    another time (the `stored_*` probes of write_batch.sql), the same batches replayed one by
-    one under clik_ingest with generic plans, each variant on a fresh database."""
+    """Server time of ingest_batch() with and without its look-up of ids stored with another
+    time, the same batches replayed one by one under clik_ingest, each on a fresh database
+    (the variant is the migration's function with that look-up made `WHERE false`, which the
+    planner drops entirely)."""
     import orjson
 
     from ingest_service.events import TimeWindow, check_envelope, check_events
-    from ingest_service.store import INSERT_EVENTS, plan_batch, write_batch
+    from ingest_service.store import WRITE_BATCH, plan_batch, write_batch
 
+    migration = (REPO / "sql" / "0010_ingest_batch_function.sql").read_text()
+    without_lookup = (
+        migration.replace("ingest_batch(", "ingest_batch_without_lookup(")
+        .replace("WHERE id = ANY (", "WHERE false AND id = ANY (")
+        .replace("'Writes one", "'Benchmark variant: writes one")
+    )
     variants = {
-        "with": INSERT_EVENTS,
-        # `WHERE false`: the planner drops both probes entirely.
-        "without": INSERT_EVENTS.replace(b"WHERE id = ANY (", b"WHERE false AND id = ANY ("),
+        "with": WRITE_BATCH,
+        "without": WRITE_BATCH.replace(b"FROM ingest_batch(", b"FROM ingest_batch_without_lookup("),
     }
     sample = load.batches[: min(len(load.batches), 1000)]
     timings = {}
     for variant, statement in variants.items():
         url = fresh_database(server, f"bench_antijoin_{variant}_{run}")
+        if variant == "without":
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(without_lookup.encode())
 
         async def replay(url: str = url, statement: bytes = statement) -> float:
-            """ms of server time per batch of the events statement."""
-            conn = await psycopg.AsyncConnection.connect(
-                url, autocommit=True, options="-c plan_cache_mode=force_generic_plan"
-            )
+            """ms of server time per batch of the batch statement."""
+            conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
             async with conn:
                 await conn.execute("SELECT pg_stat_statements_reset()")
                 await conn.execute("SET ROLE clik_ingest")
@@ -317,11 +324,11 @@ def anti_join_cost(server: EmbeddedServer, load: traffic.Workload, run: int) -> 
                     window = TimeWindow.around(datetime.now(UTC), 168)
                     batch = check_events(check_envelope(orjson.loads(body), 1000), window)
                     plan = plan_batch(batch, header_user_agent=None, ip_address=None)
-                    await write_batch(conn, plan, window, insert_events=statement)
+                    await write_batch(conn, plan, window, statement=statement)
                 await conn.execute("RESET ROLE")
                 cursor = await conn.execute(
                     "SELECT sum(total_exec_time) FROM pg_stat_statements"
-                    " WHERE query LIKE '%%stored_page_views%%' AND toplevel"
+                    " WHERE query LIKE '%%FROM ingest_batch%%' AND toplevel"
                     " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 )
                 return float((await cursor.fetchone())[0]) / len(sample)
