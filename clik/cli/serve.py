@@ -22,11 +22,19 @@ from clik.errors import ClikError
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Run the ingest service (POST /api/analytics/ingest, /tracker.js, /docs)."""
+    from pydantic import ValidationError
+
     from clik.database import check_reachable, database_url
-    from clik.settings import ClikSettings
+    from ingest_service.settings import IngestSettings
 
     # Fail here, in one line, rather than in every worker's startup.
-    url = database_url(ClikSettings())
+    try:
+        settings = IngestSettings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "CLIK_" + "_".join(str(part) for part in first["loc"][:1]).upper()
+        raise ClikError(f"invalid setting {name}: {first['msg']}") from None
+    url = database_url(settings)
     check_reachable(url)
     _check_port_free(host, port)
 

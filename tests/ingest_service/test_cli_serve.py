@@ -90,3 +90,18 @@ def test_serve_without_a_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert "clik db up" in result.stderr
+
+
+def test_serve_with_an_invalid_setting_is_one_line(tmp_path: Path, database_url: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "clik", "serve", "--port", str(free_port())],
+        env=clik_environment(tmp_path, database_url) | {"CLIK_IP_MODE": "sometimes"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Error: invalid setting CLIK_IP_MODE: Input should be 'full', 'truncate', 'hash' or 'none'"
+    ]
