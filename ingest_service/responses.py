@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 
-def json_response(content: Any, status_code: int = 200, headers: dict | None = None) -> Response:
+def json_response(
+    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         orjson.dumps(content),
         status_code=status_code,
@@ -17,7 +20,9 @@ def json_response(content: Any, status_code: int = 200, headers: dict | None = N
     )
 
 
-def error_response(status_code: int, message: str, headers: dict | None = None) -> Response:
+def error_response(
+    status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     return json_response({"error": message}, status_code, headers)
 
 

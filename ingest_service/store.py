@@ -173,7 +173,9 @@ async def write_batch(
             "window_end": window.end,
         },
     )
-    changed_sessions, page_views_inserted, clicks_inserted = await cursor.fetchone()
+    row = await cursor.fetchone()
+    assert row is not None  # ingest_batch() returns exactly one row
+    changed_sessions, page_views_inserted, clicks_inserted = row
     changed = set(changed_sessions)
     # Committed: count what the database did.
     for session_id, merged_events in plan.session_events.items():
