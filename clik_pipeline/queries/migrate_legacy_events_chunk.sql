@@ -18,8 +18,11 @@
 -- The triggers of 0003 keep session counters exact and create the sessions of events whose
 -- session row the old data never had.
 WITH chunk AS (
+    -- = ANY(ARRAY(...)): the ids are looked up by primary key. With IN (subquery) the planner
+    -- preferred a hash join over a sequential scan of the whole legacy table, for every chunk.
     DELETE FROM analytics_events
-    WHERE id IN (SELECT id FROM analytics_events ORDER BY created_at, id LIMIT %(chunk_size)s)
+    WHERE id = ANY (ARRAY(
+        SELECT id FROM analytics_events ORDER BY created_at, id LIMIT %(chunk_size)s))
     RETURNING id, event_type, event_data, created_at
 ),
 fields AS (
