@@ -7,7 +7,6 @@ check `legacy_rows_reconciled` compares counts: archived + remaining rows = the 
 when the migration started, and every migrated event is in the new tables.
 """
 
-
 from datetime import date
 
 from dagster import (
@@ -151,10 +150,9 @@ def run_metadata(run: MigrationRun) -> dict[str, object]:
         metadata["first_day"] = run.first_day.isoformat()
         metadata["last_day"] = run.last_day.isoformat()
         metadata["aggregate_with"] = MetadataValue.md(
-            "`dagster job launch -m clik_pipeline.definitions -j daily_aggregation_job "
-            f'--tags \'{{"dagster/asset_partition_range_start": "{run.first_day}", '
-            f'"dagster/asset_partition_range_end": "{run.last_day}"}}\'` '
-            "(the legacy_days_aggregation_sensor requests it by itself)"
+            "`dagster asset materialize -m clik_pipeline.definitions --select 'group:daily' "
+            f"--partition-range {run.first_day}...{run.last_day}` "
+            "(legacy_days_aggregation_sensor requests it by itself when the daemon runs)"
         )
     return metadata
 
