@@ -26,6 +26,7 @@ from dagster import (
 
 from clik_pipeline.aggregation import (
     CLICK_TARGETS,
+    DAILY_TABLE_NAMES,
     GROUP_STATS,
     PAGE_STATS,
     USER_STATS,
@@ -156,7 +157,7 @@ def daily_tables(
     run_days = days(first_day, end_day)
     materialized_before = {
         table: set(latest_materialization_ids(context.instance, table, run_days))
-        for table in (USER_STATS, GROUP_STATS, CLICK_TARGETS, PAGE_STATS)
+        for table in DAILY_TABLE_NAMES
     }
     outcomes = []
     with database.connect() as conn:
