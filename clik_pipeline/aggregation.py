@@ -13,7 +13,7 @@ import psycopg
 
 from clik_pipeline.checks import CheckOutcome, Reconciliation, evaluate_checks
 from clik_pipeline.partitions import contiguous_ranges, days
-from clik_pipeline.queries import query
+from clik_pipeline.queries import query, scalar
 
 PREVIEW_ROWS_PER_DAY = 5
 
@@ -47,7 +47,7 @@ class ChunkResult:
 
 
 def retention_horizon(conn: psycopg.Connection) -> date | None:
-    return conn.execute(query("select_raw_retention_horizon")).fetchone()[0]
+    return scalar(conn, "select_raw_retention_horizon")
 
 
 def ensure_partitions(conn: psycopg.Connection, start: date, stop: date) -> None:
@@ -93,7 +93,7 @@ def process_chunk(
                 conn.execute(query("set_check_work_mem"))
             if tables:
                 conn.execute(query("lock_daily_tables"))
-            (snapshot_at,) = conn.execute(query("select_snapshot_time")).fetchone()
+            snapshot_at = scalar(conn, "select_snapshot_time")
             result = ChunkResult(start, stop, snapshot_at, retention_horizon(conn))
             result.kept_days = _emptied_by_retention(conn, start, stop, result.retention_horizon)
             refreshed = [day for day in days(start, stop) if day not in result.kept_days]
@@ -101,7 +101,7 @@ def process_chunk(
                 result.rows_written[table] = 0
                 for first, end in contiguous_ranges(refreshed):
                     window = {"start_day": first, "end_day": end}
-                    (written,) = conn.execute(query(f"refresh_{_stem(table)}"), window).fetchone()
+                    written = scalar(conn, f"refresh_{_stem(table)}", window)
                     result.rows_written[table] += written
                 result.summaries[table] = _summaries(conn, table, start, stop)
                 result.previews[table] = _previews(conn, table, start, stop)
@@ -122,12 +122,12 @@ def process_chunk(
 
 def has_raw_events(conn: psycopg.Connection, day: date) -> bool:
     """Whether a session started, or a page view or click happened, on the day."""
-    return conn.execute(query("select_day_has_raw_events"), {"day": day}).fetchone()[0]
+    return scalar(conn, "select_day_has_raw_events", {"day": day})
 
 
 def has_events(conn: psycopg.Connection, day: date) -> bool:
     """Whether a page view or click happened on the day."""
-    return conn.execute(query("select_day_has_events"), {"day": day}).fetchone()[0]
+    return scalar(conn, "select_day_has_events", {"day": day})
 
 
 def _emptied_by_retention(
@@ -150,7 +150,7 @@ def _summaries(
     conn: psycopg.Connection, table: str, start: date, stop: date
 ) -> dict[date, dict[str, int]]:
     cursor = conn.execute(query(f"summarize_{_stem(table)}"), {"start_day": start, "end_day": stop})
-    names = [column.name for column in cursor.description][1:]
+    names = [column.name for column in cursor.description or ()][1:]
     found = {row[0]: dict(zip(names, map(int, row[1:]), strict=True)) for row in cursor}
     # A day without rows still reports its zeros, so the plots show the gap.
     return {day: found.get(day, dict.fromkeys(names, 0)) for day in days(start, stop)}
@@ -163,7 +163,7 @@ def _previews(
         query(f"preview_{_stem(table)}"),
         {"start_day": start, "end_day": stop, "rows_per_day": PREVIEW_ROWS_PER_DAY},
     )
-    names = [column.name for column in cursor.description]
+    names = [column.name for column in cursor.description or ()]
     previews: dict[date, list[dict]] = {day: [] for day in days(start, stop)}
     for row in cursor:
         record = dict(zip(names, row, strict=True))

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import psycopg
 from dagster import (
@@ -36,7 +37,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from clik_pipeline.partitions import daily_partitions
-from clik_pipeline.queries import query
+from clik_pipeline.queries import query, scalar
 
 # Shown in a failed check's description; the metadata table holds up to MAX_ROWS_SHOWN rows.
 MAX_USER_CODES_DESCRIBED = 5
@@ -201,11 +202,11 @@ class CheckOutcome:
             + (f", and {more} more user code(s)" if more else "")
         )
 
-    def metadata(self) -> dict[str, object]:
+    def metadata(self) -> dict[str, Any]:
         if self.unverifiable:
             return {"unverifiable": True}
         by_user = self._difference_by_user()
-        metadata: dict[str, object] = {
+        metadata: dict[str, Any] = {
             "mismatched_user_codes": len(by_user),
             "total_difference": sum(by_user.values()),
         }
@@ -299,7 +300,7 @@ def _mismatches(
     conn: psycopg.Connection, check: Reconciliation, params: dict[str, object]
 ) -> list[tuple]:
     if check.mismatches == "select_session_counter_mismatches":
-        (events_end,) = conn.execute(query("select_day_sessions_end"), params).fetchone()
+        events_end = scalar(conn, "select_day_sessions_end", params)
         if events_end is None:
             return []  # no session started in the range
         params = {**params, "events_end": events_end}

@@ -27,7 +27,7 @@ from pydantic import Field
 from clik.settings import ClikSettings
 from clik_pipeline.aggregation import has_events, has_raw_events, retention_horizon
 from clik_pipeline.partitions import MAX_DAYS_PER_TRANSACTION, daily_partitions, days
-from clik_pipeline.queries import query
+from clik_pipeline.queries import query, scalar
 from clik_pipeline.resources import ClikDatabase
 from clik_pipeline.status import unverified_days
 
@@ -51,10 +51,10 @@ class RetentionReport:
 
 def plan_retention(conn: psycopg.Connection, instance, retention_days: int) -> RetentionPlan:
     """Decides the horizon from the raw rows present and the instance's records."""
-    (today,) = conn.execute(query("select_current_utc_date")).fetchone()
+    today = scalar(conn, "select_current_utc_date")
     cutoff = today - timedelta(retention_days)
-    (earliest_raw,) = conn.execute(query("select_earliest_raw_day")).fetchone()
-    (earliest_partition,) = conn.execute(query("select_earliest_raw_partition_day")).fetchone()
+    earliest_raw = scalar(conn, "select_earliest_raw_day")
+    earliest_partition = scalar(conn, "select_earliest_raw_partition_day")
     previous = retention_horizon(conn)
 
     def holds_rows(day: date) -> bool:

@@ -41,7 +41,7 @@ from dagster._core.storage.tags import (
 from clik_pipeline.aggregation import DAILY_TABLE_NAMES
 from clik_pipeline.jobs import daily_aggregation_job
 from clik_pipeline.partitions import contiguous_ranges, daily_partitions
-from clik_pipeline.queries import query
+from clik_pipeline.queries import query, scalar
 from clik_pipeline.resources import ClikDatabase
 from clik_pipeline.status import latest_materializations
 
@@ -116,7 +116,7 @@ def build_late_events_sensor(
     ) -> SensorResult:
         cursor = LateDataCursor.load(context.cursor)
         with database.connect() as conn:
-            (now,) = conn.execute(query("select_now")).fetchone()
+            now = scalar(conn, "select_now")
             until = (now - lag).timestamp()
             if cursor.scanned_until is None:
                 # First tick: what is already stored is the schedule's and backfills' business.
@@ -189,10 +189,12 @@ def _partitions_under_way(instance: DagsterInstance) -> list[tuple[date, date]]:
         tags = run.tags
         first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
         last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+        if not first or not last:
+            continue  # not a partitioned run
         try:
             ranges.append((date.fromisoformat(first), date.fromisoformat(last)))
-        except (TypeError, ValueError):
-            continue  # not a daily partitioned run
+        except ValueError:
+            continue  # partitions of another kind
     return ranges
 
 

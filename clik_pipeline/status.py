@@ -39,7 +39,11 @@ def latest_materializations(
         AssetRecordsFilter(asset_key=AssetKey(table), storage_ids=list(ids.values())),
         limit=len(ids),
     ).records
-    return {date.fromisoformat(record.partition_key): record for record in records}
+    return {
+        date.fromisoformat(record.partition_key): record
+        for record in records
+        if record.partition_key is not None
+    }
 
 
 def check_target(
@@ -72,7 +76,11 @@ def unverified_days(instance: DagsterInstance, days: list[date]) -> dict[date, s
     infos = instance.event_log_storage.get_asset_check_partition_info(
         list(CHECK_KEYS), partition_keys=[day.isoformat() for day in days]
     )
-    evaluated = {(info.check_key, date.fromisoformat(info.partition_key)): info for info in infos}
+    evaluated = {
+        (info.check_key, date.fromisoformat(info.partition_key)): info
+        for info in infos
+        if info.partition_key is not None
+    }
     for day in days:
         if len(missing[day]) == len(DAILY_TABLE_NAMES):
             reasons[day].append("not materialized")

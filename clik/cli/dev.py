@@ -20,10 +20,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from clik.errors import ClikError
+
+if TYPE_CHECKING:
+    from clik.embedded import EmbeddedServer
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: workspace.yaml, dagster.yaml, sql/
 STARTUP_TIMEOUT = 300.0  # seconds; the Dagster code location loads slowly on a busy machine
@@ -126,7 +130,7 @@ class _Database:
     url: str
     dagster_url: str
     home: Path
-    embedded: object | None  # the EmbeddedServer we started, to stop it again
+    embedded: EmbeddedServer | None  # the server we started, to stop it again
 
     @classmethod
     def up(cls) -> _Database:
