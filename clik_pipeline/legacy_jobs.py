@@ -7,7 +7,6 @@ aggregated (the late-data sensor only refreshes days already aggregated), so
 `daily_aggregation_job` for the days each run touched, as one partition-range run.
 """
 
-
 from datetime import date
 
 from dagster import (
@@ -54,8 +53,8 @@ def legacy_days_aggregation_sensor(
     if "first_day" not in metadata or "last_day" not in metadata:
         return SkipReason("the migration run moved no events")
     days = aggregatable_days(
-        date.fromisoformat(metadata["first_day"].value),
-        date.fromisoformat(metadata["last_day"].value),
+        date.fromisoformat(str(metadata["first_day"].value)),
+        date.fromisoformat(str(metadata["last_day"].value)),
     )
     if days is None:
         return SkipReason("the migrated days have no daily partition (before the first, or today)")

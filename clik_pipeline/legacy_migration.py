@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from clik.errors import ClikError
-from clik_pipeline.queries import query
+from clik_pipeline.queries import query, scalar
 
 MIGRATOR_ROLE = "clik_legacy_migrator"
 DEFAULT_CHUNK_SIZE = 20_000
@@ -144,8 +145,8 @@ def migrate(
     with _run_lock(conn):
         with _as_migrator(conn):
             conn.execute(query("record_legacy_migration_baseline"))
-            first_day, last_day = conn.execute(query("select_legacy_event_days")).fetchone()
-            (today,) = conn.execute(query("select_current_utc_date")).fetchone()
+            first_day, last_day = _row(conn, query("select_legacy_event_days"))
+            today = scalar(conn, "select_current_utc_date")
         bounds = (earliest_partition or date.min, today + timedelta(1))
         if first_day is not None:
             # Events land in their day partition rather than the default one (which the
@@ -158,9 +159,7 @@ def migrate(
                 # The chunk's rows are read several times: keep them in memory.
                 conn.execute("SET LOCAL work_mem = '64MB'")
                 chunk = Chunk(
-                    *conn.execute(
-                        query("migrate_legacy_events_chunk"), {"chunk_size": chunk_size}
-                    ).fetchone()
+                    *_row(conn, query("migrate_legacy_events_chunk"), {"chunk_size": chunk_size})
                 )
             if chunk.taken == 0:
                 break
@@ -174,7 +173,7 @@ def migrate(
                 conn, run.first_day, run.last_day + timedelta(1), bounds
             )
         with _as_migrator(conn):
-            (run.remaining,) = conn.execute("SELECT count(*) FROM analytics_events").fetchone()
+            (run.remaining,) = _row(conn, "SELECT count(*) FROM analytics_events")
     run.seconds = time.perf_counter() - began
     return run
 
@@ -183,7 +182,7 @@ def reconcile(conn: psycopg.Connection, horizon: date) -> Reconciliation:
     """The migration's counts; migrated events before `horizon` are not looked up (retention
     may have dropped them)."""
     with _as_migrator(conn):
-        row = conn.execute(query("reconcile_legacy_migration"), {"horizon": horizon}).fetchone()
+        row = _row(conn, query("reconcile_legacy_migration"), {"horizon": horizon})
     (
         original,
         _recorded_at,
@@ -222,12 +221,20 @@ def _ensure_partitions(
     while start < stop:
         last = min(stop, start + timedelta(PARTITION_DAYS_PER_CALL)) - timedelta(1)
         with _as_migrator(conn):
-            (count,) = conn.execute(
-                query("ensure_raw_partitions"), {"first_day": start, "last_day": last}
-            ).fetchone()
+            count = scalar(conn, "ensure_raw_partitions", {"first_day": start, "last_day": last})
         created += count
         start = last + timedelta(1)
     return created
+
+
+def _row(
+    conn: psycopg.Connection, statement: str, params: Mapping[str, Any] | None = None
+) -> tuple:
+    """The one row `statement` returns."""
+    row = conn.execute(statement, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from: {statement[:80]}")
+    return row
 
 
 @contextmanager
@@ -241,7 +248,7 @@ def _as_migrator(conn: psycopg.Connection) -> Iterator[None]:
 @contextmanager
 def _run_lock(conn: psycopg.Connection) -> Iterator[None]:
     """The session-level advisory lock of a migration run; refuses a second concurrent run."""
-    (locked,) = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
+    (locked,) = _row(conn, "SELECT pg_try_advisory_lock(%(key)s)", {"key": LOCK_KEY})
     if not locked:
         raise ClikError("another legacy migration run is in progress; try again when it ends")
     try:

@@ -3,8 +3,9 @@ transaction per event, into the JSONB table) and through the ingest service (the
 batches, and the seed's idealised batches of 20 events across visitors).
 
 Counted by PostgreSQL itself, per approach, on a database of its own:
-- statements: data-modifying statements the clients sent (pg_stat_statements, top level);
-  the counter triggers' own upserts are counted apart;
+- statements: data-modifying statements the clients sent (pg_stat_statements, top level,
+  including a SELECT of a function that wrote); the statements run inside functions and
+  triggers are counted apart;
 - transactions: COMMIT records written to the WAL in the window (pg_walinspect), i.e. the
   transactions that wrote something; each costs a WAL flush;
 - WAL bytes.
@@ -90,12 +91,12 @@ def counted(admin: psycopg.Connection, database: str, result: Writes) -> Iterato
         [start, end],
     ).fetchone()
     rows = admin.execute(
-        "SELECT s.toplevel, s.query, s.calls FROM pg_stat_statements s "
+        "SELECT s.toplevel, s.query, s.calls, s.wal_records FROM pg_stat_statements s "
         "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s",
         [database],
     ).fetchall()
-    for toplevel, text, calls in rows:
-        if not _writes(text):
+    for toplevel, text, calls, wal_records in rows:
+        if not _writes(text, wal_records):
             continue
         if toplevel:
             result.statements += calls
@@ -104,13 +105,18 @@ def counted(admin: psycopg.Connection, database: str, result: Writes) -> Iterato
             result.trigger_statements += calls
 
 
-def _writes(text: str) -> bool:
+def _writes(text: str, wal_records: int) -> bool:
+    """A statement that modifies data: INSERT/UPDATE/DELETE/MERGE (also inside WITH), or a
+    SELECT or CALL of a function that wrote (the ingest service sends one such call per
+    batch). Transaction control (BEGIN, COMMIT) is not counted: transactions are, apart."""
     words = COMMENT.sub("", text).split()
     if not words:
         return False
     verb = words[0].upper()
     if verb == "WITH":
         return bool(re.search(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", text, re.IGNORECASE))
+    if verb in ("SELECT", "CALL"):
+        return wal_records > 0
     return verb in WRITE_VERBS
 
 

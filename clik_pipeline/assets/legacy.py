@@ -8,6 +8,7 @@ when the migration started, and every migrated event is in the new tables.
 """
 
 from datetime import date
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -128,10 +129,10 @@ def analytics_events_archive(
     return MaterializeResult(metadata=run_metadata(run))
 
 
-def run_metadata(run: MigrationRun) -> dict[str, object]:
+def run_metadata(run: MigrationRun) -> dict[str, Any]:
     """What the UI shows for a migration run; `first_day`/`last_day` also tell the
     aggregation sensor which days to aggregate."""
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "rows_moved": run.taken,
         "page_views": run.page_views,
         "clicks": run.clicks,
@@ -169,7 +170,7 @@ def legacy_rows_reconciled(
     with database.connect() as conn:
         horizon = retention_horizon(conn) or EPOCH
         counted = reconcile(conn, horizon)
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "original_rows": MetadataValue.int(counted.original_rows or 0),
         "archived_rows": counted.archived_rows,
         "remaining_rows": counted.remaining_rows,
