@@ -15,6 +15,7 @@ from clik.database import database_url
 from ingest_service import health, owner_routes, routes, tracker
 from ingest_service.database import DatabaseUnavailable, open_pool
 from ingest_service.events import EnvelopeError
+from ingest_service.rate_limit import RateLimiter
 from ingest_service.responses import error_response, unavailable
 from ingest_service.schemas import IngestBatch
 from ingest_service.settings import IngestSettings
@@ -47,6 +48,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.ip_hash_key = settings.ip_hash_key() if settings.ip_mode == "hash" else b""
+    app.state.rate_limiter = (
+        RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None
+    )
 
     # Any page may embed the tracker; no cookies are involved, so no credentials.
     app.add_middleware(
@@ -55,6 +59,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         allow_credentials=False,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization"],
+        expose_headers=["Retry-After"],  # the tracker backs off as told, from any origin
         max_age=86400,
     )
     app.include_router(routes.router)

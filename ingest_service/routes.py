@@ -12,7 +12,7 @@ from ingest_service.client_ip import client_address, stored_ip
 from ingest_service.database import run_unit
 from ingest_service.dependencies import IngestPool, Settings
 from ingest_service.events import TimeWindow, check_envelope, check_events
-from ingest_service.responses import json_response
+from ingest_service.responses import error_response, json_response
 from ingest_service.schemas import EXAMPLE_BATCH, ErrorBody, IngestResult
 from ingest_service.store import Outcome, plan_batch, write_batch
 
@@ -22,6 +22,8 @@ ERRORS = {
     400: "not JSON, not a batch, no events, or nested too deep",
     413: "body or event count over the limit (CLIK_MAX_BODY_BYTES, CLIK_MAX_EVENTS)",
     415: "content type other than application/json or text/plain",
+    429: "too many requests from this address (CLIK_RATE_LIMIT_PER_MINUTE): retry after "
+    "Retry-After seconds; nothing was written",
     503: "the database is unavailable: retry after Retry-After seconds; nothing was written",
 }
 
@@ -56,14 +58,22 @@ REQUEST_BODY = {
     openapi_extra={"requestBody": REQUEST_BODY},
 )
 async def ingest(request: Request, settings: Settings, pool: IngestPool) -> Response:
+    peer = request.client.host if request.client else None
+    address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    limiter = request.app.state.rate_limiter
+    if limiter is not None and address is not None and (wait := limiter.wait_seconds(str(address))):
+        return error_response(
+            429,
+            f"rate limited: over {settings.rate_limit_per_minute} requests a minute from this "
+            f"address; retry after {wait} s",
+            {"Retry-After": str(wait)},
+        )
     check_content_type(request)
     body = await read_body(request, settings.max_body_bytes)
     events = check_envelope(parse_json(body, settings.max_json_depth), settings.max_events)
     window = TimeWindow.around(datetime.now(UTC), settings.max_event_age_hours)
     batch = check_events(events, window)
 
-    peer = request.client.host if request.client else None
-    address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
     ip = stored_ip(address, settings.ip_mode, request.app.state.ip_hash_key, window.now.date())
     plan = plan_batch(batch, header_user_agent=request.headers.get("user-agent"), ip_address=ip)
 

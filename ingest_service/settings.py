@@ -30,6 +30,13 @@ class IngestSettings(ClikSettings):
         description="key of the daily IP hash (ip_mode=hash); every instance must share it. "
         "Unset: a random key kept in $CLIK_HOME/ip-hash-secret",
     )
+    rate_limit_per_minute: int = Field(
+        default=0,
+        ge=0,
+        description="requests a minute accepted from one client address by each worker "
+        "process; more are answered 429 (0: no limit). Set CLIK_TRUSTED_PROXIES first when "
+        "the service is behind a proxy, or all visitors share the proxy's address",
+    )
     trusted_proxies: Annotated[list[IpNetwork], NoDecode] = Field(
         default_factory=list, description="CIDRs whose X-Forwarded-For is believed"
     )

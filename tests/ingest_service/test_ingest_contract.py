@@ -340,6 +340,8 @@ async def test_cors_any_origin_without_credentials(client) -> None:
         INGEST, json=batch(page_view("s1")), headers={"Origin": "https://card.example"}
     )
     assert posted.headers["access-control-allow-origin"] == "*"
+    # A page on another origin may read Retry-After, so the tracker backs off as told.
+    assert posted.headers["access-control-expose-headers"] == "Retry-After"
 
 
 async def test_the_service_writes_as_clik_ingest(client) -> None:
