@@ -2,9 +2,8 @@
 --
 -- The service used to send BEGIN, the session upsert, the event inserts and COMMIT: four round
 -- trips, and in bench/ingest the protocol work of those round trips was about a third of the
--- service's CPU per batch. This function runs the same two statements (the SQL is the same as
--- ingest_service/queries/upsert_sessions.sql and insert_events.sql documented there), called
--- as ONE statement that is its own transaction:
+-- service's CPU per batch. This function runs the same two statements, called as ONE statement
+-- that is its own transaction (ingest_service/queries/write_batch.sql):
 --
 --   1. the session upsert: every session the batch touches, in session_id order, so all its
 --      session row locks are taken in one fixed order before the counter triggers (0003)

@@ -1,4 +1,4 @@
--- Writes one batch in one statement, its own transaction: ingest_batch() (sql/0010) upserts
+-- Writes one batch in one statement, its own transaction: ingest_batch() (sql/0010, 0011) upserts
 -- every session the batch touches in session_id order (its session locks, in one fixed order),
 -- then inserts the page views and clicks that are not stored yet. Rows travel as one JSON
 -- array per table (far cheaper for the service to send than one array parameter per column),

@@ -278,6 +278,28 @@ async def test_sessions_keep_the_earliest_first_seen_and_the_latest_last_seen(
     assert counters_disagreeing(conn) == []
 
 
+async def test_a_share_code_known_only_later_marks_the_session_changed(
+    client, conn: psycopg.Connection
+) -> None:
+    """The session moves to its share code's group on its start day, so the late-data sensor
+    must see it even when the later batch's own events fall on another day."""
+    start = ago(minutes=50)
+    await client.post(INGEST, json=batch(session_event("s1", first_seen=start, share_code=None)))
+    received = "SELECT share_code, received_at FROM analytics_sessions"
+    (_, received_first), = conn.execute(received).fetchall()
+
+    later = session_event("s1", first_seen=start, last_seen=iso(ago(minutes=10)), share_code=None)
+    assert (await client.post(INGEST, json=batch(later))).json()["accepted"] == 1
+    (_, received_unchanged), = conn.execute(received).fetchall()
+    assert received_unchanged == received_first  # a later last_seen changes no aggregate
+
+    filled_in = batch(session_event("s1", first_seen=start))
+    assert (await client.post(INGEST, json=filled_in)).json()["accepted"] == 1
+    (share_code, received_now), = conn.execute(received).fetchall()
+    assert share_code == "qr1"
+    assert received_now > received_first
+
+
 async def test_a_session_event_that_changes_nothing_is_a_duplicate(
     client, conn: psycopg.Connection
 ) -> None:
