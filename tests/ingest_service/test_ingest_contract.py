@@ -286,16 +286,16 @@ async def test_a_share_code_known_only_later_marks_the_session_changed(
     start = ago(minutes=50)
     await client.post(INGEST, json=batch(session_event("s1", first_seen=start, share_code=None)))
     received = "SELECT share_code, received_at FROM analytics_sessions"
-    (_, received_first), = conn.execute(received).fetchall()
+    _, received_first = conn.execute(received).fetchone()
 
     later = session_event("s1", first_seen=start, last_seen=iso(ago(minutes=10)), share_code=None)
     assert (await client.post(INGEST, json=batch(later))).json()["accepted"] == 1
-    (_, received_unchanged), = conn.execute(received).fetchall()
+    _, received_unchanged = conn.execute(received).fetchone()
     assert received_unchanged == received_first  # a later last_seen changes no aggregate
 
     filled_in = batch(session_event("s1", first_seen=start))
     assert (await client.post(INGEST, json=filled_in)).json()["accepted"] == 1
-    (share_code, received_now), = conn.execute(received).fetchall()
+    share_code, received_now = conn.execute(received).fetchone()
     assert share_code == "qr1"
     assert received_now > received_first
 
