@@ -111,8 +111,10 @@ def test_retention_never_touches_today(three_days: psycopg.Connection) -> None:
 
 
 def test_cleanup_old_raw_events_keeps_the_last_days(three_days: psycopg.Connection) -> None:
-    # Keeping 90 days drops everything of 2025; today's partitions stay.
+    # Keeping 90 days drops everything of 2025 once every day is aggregated; today's partitions
+    # stay.
     with as_role(three_days, "clik_pipeline"):
+        three_days.execute("SELECT aggregate_analytics_daily('2025-02-01')")
         three_days.execute("SELECT cleanup_old_raw_events(90)")
     assert remaining(three_days) == ([], 0, 0)
     today = three_days.execute(
@@ -126,3 +128,28 @@ def test_only_the_pipeline_may_drop_raw_days(three_days: psycopg.Connection) -> 
     for role in ("clik_ingest", "clik_reader"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(three_days, role):
             three_days.execute("SELECT drop_raw_events_before('2025-03-02')")
+
+
+def test_cleanup_old_raw_events_keeps_days_from_the_first_one_not_aggregated(
+    three_days: psycopg.Connection,
+) -> None:
+    warnings: list[str] = []
+    three_days.add_notice_handler(lambda notice: warnings.append(notice.message_primary or ""))
+    everything = remaining(three_days)
+    with as_role(three_days, "clik_pipeline"):
+        # 2025-02-01 (the straggler in the default partition) was never aggregated.
+        three_days.execute("SELECT cleanup_old_raw_events(90)")
+        assert remaining(three_days) == everything
+        assert warnings == [
+            "kept the raw events from 2025-02-01 on: that day is not aggregated (raw sessions,"
+            " page views, clicks: 1, 1, 0; analytics_daily_user_stats: 0, 0, 0)"
+        ]
+
+        three_days.execute("SELECT aggregate_analytics_daily('2025-02-01')")
+        three_days.execute("DELETE FROM analytics_daily_user_stats WHERE date = '2025-03-02'")
+        dropped = three_days.execute(
+            "SELECT DISTINCT day::text FROM cleanup_old_raw_events(90) WHERE day IS NOT NULL"
+        ).fetchall()
+    assert sorted(dropped) == [("2025-03-01",)]  # the default partition's row went too
+    assert remaining(three_days) == (["across", "late"], 3, 0)
+    assert "from 2025-03-02 on" in warnings[-1]
