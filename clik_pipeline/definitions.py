@@ -3,7 +3,12 @@ Adding a job, an asset or a check is one line in one of these lists."""
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    AssetSpec,
+    Definitions,
+)
 
 from clik_pipeline.assets.daily_stats import daily_tables
 from clik_pipeline.assets.legacy import (
@@ -18,14 +23,14 @@ from clik_pipeline.resources import ClikDatabase
 from clik_pipeline.schedules import daily_aggregation_schedule, raw_retention_schedule
 from clik_pipeline.sensors import late_events_sensor
 
-assets = [
+assets: list[AssetsDefinition | AssetSpec] = [
     *raw_event_tables,
     daily_tables,  # the four daily tables; their checks are declared with them
     analytics_events,
     analytics_events_archive,
 ]
-asset_checks: list = [legacy_rows_reconciled]
-jobs = [
+asset_checks: list[AssetChecksDefinition] = [legacy_rows_reconciled]
+jobs: list = [  # job definitions, and asset jobs resolved when Definitions loads
     daily_aggregation_job,
     raw_retention_job,
     legacy_events_migration_job,

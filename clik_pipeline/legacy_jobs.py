@@ -20,14 +20,10 @@ from dagster import (
     asset_sensor,
     define_asset_job,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from clik_pipeline.assets.legacy import ARCHIVE
 from clik_pipeline.jobs import daily_aggregation_job
-from clik_pipeline.partitions import daily_partitions
+from clik_pipeline.partitions import daily_partitions, days_run_request
 
 legacy_events_migration_job = define_asset_job(
     "legacy_events_migration_job",
@@ -60,16 +56,7 @@ def legacy_days_aggregation_sensor(
         return SkipReason("the migrated days have no daily partition (before the first, or today)")
     first, last = days
     context.log.info(f"aggregating legacy days {first}..{last}")
-    run_key = f"legacy-{asset_event.run_id}-{first}-{last}"
-    if first == last:
-        return RunRequest(run_key=run_key, partition_key=first.isoformat())
-    return RunRequest(
-        run_key=run_key,
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-        },
-    )
+    return days_run_request(first, last, run_key=f"legacy-{asset_event.run_id}-{first}-{last}")
 
 
 def aggregatable_days(first: date, last: date) -> tuple[date, date] | None:

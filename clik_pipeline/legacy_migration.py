@@ -183,33 +183,8 @@ def reconcile(conn: psycopg.Connection, horizon: date) -> Reconciliation:
     may have dropped them)."""
     with _as_migrator(conn):
         row = _row(conn, query("reconcile_legacy_migration"), {"horizon": horizon})
-    (
-        original,
-        _recorded_at,
-        remaining,
-        archived,
-        unmapped,
-        page_views,
-        clicks,
-        sessions,
-        missing_page_views,
-        missing_clicks,
-        missing_sessions,
-        by_reason,
-    ) = row
-    return Reconciliation(
-        original,
-        remaining,
-        archived,
-        unmapped,
-        page_views,
-        clicks,
-        sessions,
-        missing_page_views,
-        missing_clicks,
-        missing_sessions,
-        by_reason,
-    )
+    original, _recorded_at, *counts = row  # counts in Reconciliation's field order
+    return Reconciliation(original, *counts)
 
 
 def _ensure_partitions(

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from dagster import DailyPartitionsDefinition
+from dagster import DailyPartitionsDefinition, RunRequest
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from clik.settings import ClikSettings
 
@@ -50,3 +54,17 @@ def contiguous_ranges(sorted_days: list[date]) -> list[tuple[date, date]]:
         else:
             ranges.append((day, day + timedelta(1)))
     return ranges
+
+
+def days_run_request(first: date, last: date, run_key: str) -> RunRequest:
+    """A run of the days first..last (inclusive): one partition, or one range run (the assets'
+    BackfillPolicy.single_run reads a range from these tags)."""
+    if first == last:
+        return RunRequest(run_key=run_key, partition_key=first.isoformat())
+    return RunRequest(
+        run_key=run_key,
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+        },
+    )

@@ -40,7 +40,7 @@ from dagster._core.storage.tags import (
 
 from clik_pipeline.aggregation import DAILY_TABLE_NAMES
 from clik_pipeline.jobs import daily_aggregation_job
-from clik_pipeline.partitions import contiguous_ranges, daily_partitions
+from clik_pipeline.partitions import contiguous_ranges, daily_partitions, days_run_request
 from clik_pipeline.queries import query, scalar
 from clik_pipeline.resources import ClikDatabase
 from clik_pipeline.status import latest_materializations
@@ -211,16 +211,7 @@ def _is_partition(day: date) -> bool:
 
 def _run_request(first: date, end: date, now: datetime) -> RunRequest:
     last = end - timedelta(1)
-    run_key = f"late-{first}-{last}-{now.isoformat()}"
-    if first == last:
-        return RunRequest(run_key=run_key, partition_key=first.isoformat())
-    return RunRequest(
-        run_key=run_key,
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-        },
-    )
+    return days_run_request(first, last, run_key=f"late-{first}-{last}-{now.isoformat()}")
 
 
 def _waiting(cursor: LateDataCursor) -> str:

@@ -8,11 +8,9 @@ own beside the analytics one, DAGSTER_HOME under CLIK_HOME.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from clik.cli.ports import check_port_free
 from clik.errors import ClikError
 
 if TYPE_CHECKING:
@@ -44,8 +43,8 @@ def dev(host: str, ingest_port: int, dagster_port: int) -> None:
     # Nothing starts before we know both ports are free and the checkout is complete.
     if ingest_port == dagster_port:
         raise ClikError("--ingest-port and --dagster-port must differ")
-    _check_port_free(host, ingest_port, "--ingest-port")
-    _check_port_free(host, dagster_port, "--dagster-port")
+    for port, option in ((ingest_port, "--ingest-port"), (dagster_port, "--dagster-port")):
+        check_port_free(host, port, f"stop what uses it or choose another with {option}")
     for needed in ("workspace.yaml", "dagster.yaml"):
         if not (ROOT / needed).is_file():
             raise ClikError(f"clik dev runs from a source checkout: {ROOT / needed} is missing")
@@ -106,21 +105,6 @@ def dev(host: str, ingest_port: int, dagster_port: int) -> None:
             for number, handler in previous.items():
                 signal.signal(number, handler)
     click.echo("clik dev: stopped", err=True)
-
-
-def _check_port_free(host: str, port: int, option: str) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise ClikError(
-                    f"port {port} is in use on {host}: stop what uses it or choose another "
-                    f"with {option}"
-                ) from None
-            raise ClikError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 @dataclass

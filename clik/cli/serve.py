@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import errno
-import socket
-
 import click
 
+from clik.cli.ports import check_port_free
 from clik.errors import ClikError
 
 
@@ -36,7 +34,7 @@ def serve(host: str, port: int, workers: int) -> None:
         raise ClikError(f"invalid setting {name}: {first['msg']}") from None
     url = database_url(settings)
     check_reachable(url)
-    _check_port_free(host, port)
+    check_port_free(host, port, "choose another with --port")
 
     import uvicorn
 
@@ -53,17 +51,3 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,  # one line per batch would cost more than the batch
         log_level="info",
     )
-
-
-def _check_port_free(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise ClikError(
-                    f"port {port} is in use on {host}: choose another with --port"
-                ) from None
-            raise ClikError(f"cannot listen on {host}:{port}: {error.strerror}") from None
