@@ -12,11 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +22,6 @@ from pathlib import Path
 
 import psutil
 import psycopg
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -34,7 +29,8 @@ sys.path.insert(0, str(REPO))
 import http_load  # noqa: E402
 import workload as traffic  # noqa: E402
 
-from clik.database import with_database  # noqa: E402
+from bench import common  # noqa: E402
+from bench.common import running_service  # noqa: E402
 from clik.embedded import EmbeddedServer  # noqa: E402
 from clik.migrations import migrate  # noqa: E402
 
@@ -85,16 +81,7 @@ def prepare_template(server: EmbeddedServer) -> None:
 
 
 def fresh_database(server: EmbeddedServer, name: str) -> str:
-    with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(TEMPLATE)
-            )
-        )
-    return with_database(server.url(), name)
+    return common.fresh_database(server, name, TEMPLATE)
 
 
 def one_run(
@@ -105,7 +92,8 @@ def one_run(
     http_url = fresh_database(server, f"bench_http_{run}")
     result: dict = {"events": load.events, "batches": len(load.batches)}
 
-    with running_service(http_url, options) as service:
+    with running_service(http_url, options.port, options.workers, options.home) as running:
+        service = psutil.Process(running.process.pid)
         asyncio.run(http_load.post_all("127.0.0.1", options.port, warmup.batches, options.clients))
         with psycopg.connect(http_url, autocommit=True) as conn:
             conn.execute("SELECT pg_stat_statements_reset()")
@@ -146,39 +134,6 @@ def one_run(
     result["ratio"] = result["http_events_per_s"] / result["sql_rows_per_s"]
     result["anti_join"] = anti_join_cost(server, load, run)
     return result
-
-
-class running_service:
-    """`clik serve` in a subprocess, on the benchmark's database."""
-
-    def __init__(self, url: str, options: argparse.Namespace) -> None:
-        self.url, self.options = url, options
-
-    def __enter__(self) -> psutil.Process:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("CLIK_")}
-        environment |= {"CLIK_DATABASE_URL": self.url, "CLIK_HOME": str(self.options.home)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "clik", "serve", "--port", str(self.options.port),
-             "--workers", str(self.options.workers)],
-            env=environment, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"clik serve exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.options.port), timeout=1) as s:
-                    s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-                    if b" 200 " in s.recv(200):
-                        return psutil.Process(self.process.pid)
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("clik serve did not become ready")
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
 
 
 def cpu_seconds(service: psutil.Process, server: EmbeddedServer) -> dict[str, float]:

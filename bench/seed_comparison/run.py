@@ -26,8 +26,9 @@ sys.path[:0] = [str(REPO), str(HERE)]
 
 import api_load  # noqa: E402
 import writes  # noqa: E402
-from server import fresh_database, running_service, start_server  # noqa: E402
+from server import fresh_database, start_server  # noqa: E402
 
+from bench.common import running_service  # noqa: E402
 from clik.owners import add_owner  # noqa: E402
 
 SEED_VISITORS_PER_DAY = 10_000
