@@ -4,6 +4,9 @@ A body sent with `Content-Encoding: gzip` (or `x-gzip`, which RFC 9110 says to t
 gzip) is decompressed; the size limit applies to the bytes received and again to the
 decompressed body, which is never inflated past it (a small gzip bomb costs no memory).
 `identity` means no encoding; any other encoding is refused with 415.
+
+A client that closes its connection before the body ends gets a 400 nobody will read,
+rather than an exception escaping the app (one traceback per aborted upload in the log).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import zlib
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ingest_service.events import EnvelopeError
 
@@ -30,7 +33,7 @@ def check_content_type(request: Request) -> None:
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The body, decoded as its Content-Encoding says, at most `max_bytes` long both as
     received and as decoded: EnvelopeError 413 beyond, 415 for an unknown encoding, 400 when
-    it is not the gzip it claims to be."""
+    it is not the gzip it claims to be or the client hung up before sending all of it."""
     gzipped = _is_gzipped(request)
     received = await _receive(request, max_bytes)
     return gunzip(received, max_bytes) if gzipped else received
@@ -56,11 +59,14 @@ async def _receive(request: Request, max_bytes: int) -> bytes:
         raise _too_large(max_bytes)
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise EnvelopeError(400, "the client closed the connection before the body ended") from None
     return b"".join(chunks)
 
 
