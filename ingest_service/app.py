@@ -15,6 +15,7 @@ from clik.database import database_url
 from ingest_service import health, owner_routes, routes, tracker
 from ingest_service.database import DatabaseUnavailable, open_pool
 from ingest_service.events import EnvelopeError
+from ingest_service.group_commit import GroupCommitter
 from ingest_service.rate_limit import RateLimiter
 from ingest_service.responses import error_response, unavailable
 from ingest_service.schemas import IngestBatch
@@ -31,12 +32,16 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             url,
             settings.ingest_role,
             settings,
-            autocommit=True,  # one statement per batch
+            autocommit=True,  # transactions opened where needed, none for /readyz's check
         )
         app.state.reader_pool = await open_pool(url, "clik_reader", settings)  # owner API
+        app.state.group_commit = GroupCommitter(app.state.ingest_pool, settings)
         try:
             yield
         finally:
+            # Shutdown (SIGTERM): uvicorn has stopped accepting and answered the requests in
+            # flight; whatever is still queued is written and answered before the pools close.
+            await app.state.group_commit.close()
             await app.state.ingest_pool.close(timeout=5)
             await app.state.reader_pool.close(timeout=5)
 

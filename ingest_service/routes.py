@@ -9,12 +9,11 @@ from starlette.responses import Response
 
 from ingest_service.body import check_content_type, parse_json, read_body
 from ingest_service.client_ip import client_address, stored_ip
-from ingest_service.database import run_unit
-from ingest_service.dependencies import IngestPool, Settings
+from ingest_service.dependencies import GroupCommit, Settings
 from ingest_service.events import TimeWindow, check_envelope, check_events
+from ingest_service.plan import plan_batch
 from ingest_service.responses import error_response, json_response
 from ingest_service.schemas import EXAMPLE_BATCH, ErrorBody, IngestResult
-from ingest_service.store import Outcome, plan_batch, write_batch
 
 router = APIRouter(tags=["ingest"])
 
@@ -24,7 +23,8 @@ ERRORS = {
     415: "content type other than application/json or text/plain",
     429: "too many requests from this address (CLIK_RATE_LIMIT_PER_MINUTE): retry after "
     "Retry-After seconds; nothing was written",
-    503: "the database is unavailable: retry after Retry-After seconds; nothing was written",
+    503: "the database is unavailable, the ingest queue is full or the service is stopping: "
+    "retry after Retry-After seconds; nothing was written",
 }
 
 REQUEST_BODY = {
@@ -45,7 +45,8 @@ REQUEST_BODY = {
     "/api/analytics/ingest",
     summary="Store a batch of tracker events",
     description=(
-        "One transaction per batch; 200 only after it committed. Each event is validated on "
+        "200 only after the transaction holding the batch committed (concurrent batches are "
+        "written together, each answered on its own). Each event is validated on "
         "its own: a bad event is rejected with its index and a reason while its neighbours "
         "are stored. An event whose id is already stored is a duplicate and changes nothing, "
         "so a retried batch never double counts. Traffic from known crawlers is rejected "
@@ -57,7 +58,7 @@ REQUEST_BODY = {
     },
     openapi_extra={"requestBody": REQUEST_BODY},
 )
-async def ingest(request: Request, settings: Settings, pool: IngestPool) -> Response:
+async def ingest(request: Request, settings: Settings, group_commit: GroupCommit) -> Response:
     peer = request.client.host if request.client else None
     address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
     limiter = request.app.state.rate_limiter
@@ -78,11 +79,10 @@ async def ingest(request: Request, settings: Settings, pool: IngestPool) -> Resp
     plan = plan_batch(batch, header_user_agent=request.headers.get("user-agent"), ip_address=ip)
 
     if plan.sessions:
-        outcome = await run_unit(pool, settings, lambda conn: write_batch(conn, plan, window))
+        outcome = await group_commit.submit(plan, window)
     else:  # nothing valid to write: no transaction needed
-        outcome = Outcome(
-            plan.outcome.accepted, plan.outcome.duplicates, sorted(plan.outcome.rejected)
-        )
+        outcome = plan.outcome.copy()
+        outcome.rejected.sort()
     return json_response(
         {
             "accepted": outcome.accepted,

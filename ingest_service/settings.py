@@ -41,6 +41,22 @@ class IngestSettings(ClikSettings):
         default_factory=list, description="CIDRs whose X-Forwarded-For is believed"
     )
 
+    # Group commit (SPEC 3a), per worker process.
+    ingest_group_max_events: int = Field(
+        default=1000, ge=1, description="most events written in one group-commit transaction"
+    )
+    ingest_group_wait_ms: float = Field(
+        default=0, ge=0, description="extra wait to gather a larger group (0: none)"
+    )
+    ingest_queue_max_events: int = Field(
+        default=20_000, ge=1, description="events waiting to be written before a 503"
+    )
+    ingest_writers: int = Field(
+        default=2,
+        ge=1,
+        description="group-commit transactions in flight at once (each holds a connection)",
+    )
+
     # The database connection pool (one per worker process).
     ingest_role: str | None = Field(
         default="clik_ingest", description="role the service's connections SET ROLE to"

@@ -1,14 +1,20 @@
-"""Writes a checked batch: one transaction, sessions first, one set-based insert per table.
+"""Writes a group of planned batches in one transaction and answers each batch exactly.
 
-`plan_batch` decides, before any database work, what each event becomes: rejected (invalid or
-from a bot), a duplicate inside the batch, or a row to write. `write_batch` then sends the
-batch as one statement, ingest_batch() of sql/0010, which is its own transaction: the session
-upsert (all the batch's session locks, in order), then one set-based INSERT per event table.
-It counts what the database really inserted or changed, once the transaction committed.
+The answers are the ones the batches would get if they were written one after another in
+group order: the first batch to carry an event id stores it (later ones count it as a
+duplicate), a session event is accepted when it changes its session as stored before it, and
+an event naming a session stored with another user code is rejected. The database work is two
+calls (sql/0040_group_commit.sql) inside one transaction:
 
-One round trip instead of BEGIN, two statements and COMMIT: in bench/ingest those round trips'
-protocol work was about a third of the service's CPU per batch (psycopg's async pipeline cost
-even more CPU than it saved, so it is not used).
+1. `ingest_lock_sessions`: inserts the group's unknown sessions and locks the known ones, all
+   in session_id order, and returns every one of them as stored. Each session is inserted
+   with the row of the first batch that touches it, merged with the later batches' session
+   events (what the serial writes would end with, before their page views widen it).
+2. `ingest_write_group`: the merged changes to the known sessions, then the page views and
+   clicks (one set-based insert each); returns the ids really inserted.
+
+Then, with what the database said, each batch's answer is worked out in group order by
+replaying the serial writes on the stored rows, in memory: no per-batch database work.
 """
 
 from __future__ import annotations
@@ -16,220 +22,229 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
-from typing import Any
 
 import orjson
 import psycopg
 
-from ingest_service.bots import is_bot
-from ingest_service.events import CheckedBatch, Click, PageView, SessionEvent, TimeWindow
-
-BOT = "bot: known crawler user agent, not counted"
+from ingest_service.events import Click, PageView, TimeWindow
+from ingest_service.plan import OTHER_USER_CODE, Outcome, SessionRow, WritePlan
 
 
 def _query(name: str) -> bytes:
     return files("ingest_service.queries").joinpath(name).read_bytes()
 
 
-WRITE_BATCH = _query("write_batch.sql")
+LOCK_SESSIONS = _query("lock_group_sessions.sql")
+WRITE_GROUP = _query("write_group.sql")
 
 
 @dataclass(slots=True)
-class Outcome:
-    """The answer of a batch: each event is counted in exactly one of the three."""
+class _Share:
+    """One batch's part in one session of the group."""
 
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class SessionRow:
-    """A row of the session upsert: a merged session event, or a stub from events."""
-
-    session_id: str
-    user_code: str
-    share_code: str | None
-    contact_id: str | None
-    first_seen: datetime
-    last_seen: datetime
-    ip_address: str | None
-    user_agent: str | None
-    referrer: str | None
+    plan: WritePlan
+    row: SessionRow
+    session_events: list[int]  # indexes of the batch's distinct session events (none: a stub)
+    page_views: list[PageView] = field(default_factory=list)
+    clicks: list[Click] = field(default_factory=list)
+    order: int = 0  # the batch's place in the group
+    kept: bool = True  # False: the session belongs to another user code
 
 
-@dataclass(slots=True)
-class WritePlan:
-    outcome: Outcome
-    sessions: list[SessionRow]  # one per session the batch touches
-    session_events: dict[str, int]  # session_id -> how many distinct session events it merges
-    page_views: list[PageView]
-    clicks: list[Click]
+async def write_group(
+    conn: psycopg.AsyncConnection, plans: list[WritePlan], windows: list[TimeWindow]
+) -> list[Outcome]:
+    """Writes the plans in one transaction; returns their outcomes, in order, once it
+    committed. The plans are left untouched, so the same plans may be written again."""
+    shares = _shares_by_session(plans)
+    async with conn.transaction():
+        stored = await _lock_sessions(conn, shares)
+        _reject_other_user_codes(shares, stored)
+        page_views = _first_of_each_id(shares, "page_views")
+        clicks = _first_of_each_id(shares, "clicks")
+        updates = _session_updates(shares, stored)
+        if updates or page_views or clicks:
+            inserted = await _write(conn, updates, page_views, clicks, windows)
+        else:
+            inserted = set()
+    return _answers(plans, shares, stored, inserted, page_views, clicks)
 
 
-def plan_batch(
-    batch: CheckedBatch, *, header_user_agent: str | None, ip_address: str | None
-) -> WritePlan:
-    """Sorts out bots and in-batch duplicates and builds the session rows.
+def _shares_by_session(plans: list[WritePlan]) -> dict[str, list[_Share]]:
+    """session_id -> the batches' parts in it, in group order."""
+    shares: dict[str, list[_Share]] = {}
+    for order, plan in enumerate(plans):
+        for session_id, share in _plan_shares(plan, order).items():
+            shares.setdefault(session_id, []).append(share)
+    return shares
 
-    The user agent of an event is the one its session is stored with: its session event's
-    `user_agent` when the batch has one, else the request's User-Agent header. Events whose
-    user agent is a known crawler's are rejected as bots, all events of such a session alike.
-    """
-    outcome = Outcome(rejected=list(batch.rejected))
-    sessions_in_batch = {event.session_id for event in batch.sessions}
-    bot_sessions = {
-        event.session_id
-        for event in batch.sessions
-        if is_bot(event.user_agent or header_user_agent)
+
+def _plan_shares(plan: WritePlan, order: int) -> dict[str, _Share]:
+    mine = {
+        row.session_id: _Share(plan, row, plan.session_events.get(row.session_id, []), order=order)
+        for row in plan.sessions
     }
-    header_is_bot = is_bot(header_user_agent)
-
-    def from_bot(session_id: str) -> bool:
-        if session_id in sessions_in_batch:
-            return session_id in bot_sessions
-        return header_is_bot
-
-    # Session events: exact copies are duplicates; the others merge into one row per session.
-    merged: dict[str, SessionEvent] = {}
-    distinct: dict[str, set[tuple]] = {}
-    for event in batch.sessions:
-        if event.session_id in bot_sessions:
-            outcome.rejected.append((event.index, BOT))
-            continue
-        content = (
-            event.user_code, event.share_code, event.contact_id, event.first_seen,
-            event.last_seen, event.user_agent, event.referrer,
-        )  # fmt: skip
-        copies = distinct.setdefault(event.session_id, set())
-        if content in copies:
-            outcome.duplicates += 1
-            continue
-        copies.add(content)
-        into = merged.get(event.session_id)
-        if into is None:
-            merged[event.session_id] = _copy(event)
-        else:
-            _merge(into, event)
-
-    page_views = _first_copies(batch.page_views, from_bot, outcome)
-    clicks = _first_copies(batch.clicks, from_bot, outcome)
-
-    rows = [
-        _session_row(session, session.user_agent or header_user_agent, ip_address)
-        for session in merged.values()
-    ]
-    stubs: dict[str, SessionEvent] = {}
-    for event, moment in [(view, view.viewed_at) for view in page_views] + [
-        (click, click.clicked_at) for click in clicks
-    ]:
-        if event.session_id in merged:
-            continue
-        stub = stubs.get(event.session_id)
-        if stub is None:
-            stubs[event.session_id] = SessionEvent(
-                event.index, event.session_id, event.user_code, event.share_code,
-                event.contact_id, moment, moment, None, None,
-            )  # fmt: skip
-        else:
-            if moment < stub.first_seen:  # the stub takes its codes from the earliest event
-                stub.user_code, stub.share_code = event.user_code, event.share_code
-                stub.contact_id, stub.first_seen = event.contact_id, moment
-            stub.last_seen = max(stub.last_seen, moment)
-    rows += [_session_row(stub, header_user_agent, ip_address) for stub in stubs.values()]
-
-    return WritePlan(
-        outcome,
-        rows,
-        {session_id: len(copies) for session_id, copies in distinct.items()},
-        page_views,
-        clicks,
-    )
+    for view in plan.page_views:
+        mine[view.session_id].page_views.append(view)
+    for click in plan.clicks:
+        mine[click.session_id].clicks.append(click)
+    return mine
 
 
-async def write_batch(
-    conn: psycopg.AsyncConnection,
-    plan: WritePlan,
-    window: TimeWindow,
-    *,
-    statement: bytes = WRITE_BATCH,  # bench/ingest passes a variant to measure a part's cost
-) -> Outcome:
-    """Writes the plan in one transaction (one statement on an autocommit connection);
-    returns the batch's outcome once it committed. The plan is left untouched, so the same
-    plan may be written again after a failure."""
-    outcome = Outcome(plan.outcome.accepted, plan.outcome.duplicates, list(plan.outcome.rejected))
+async def _lock_sessions(
+    conn: psycopg.AsyncConnection, shares: dict[str, list[_Share]]
+) -> dict[str, tuple[bool, SessionRow]]:
+    """session_id -> (inserted by this group, the row as stored now)."""
+    rows = []
+    for session_id in sorted(shares):
+        first, *later = shares[session_id]
+        row = first.row.copy()
+        for share in later:
+            if share.session_events and share.row.user_code == row.user_code:
+                row.merge(share.row)
+        rows.append(row)
     cursor = await conn.execute(
-        statement,
+        LOCK_SESSIONS, {"sessions": _json(rows), "session_ids": [row.session_id for row in rows]}
+    )
+    stored = {
+        session_id: (inserted, SessionRow(session_id, *values))
+        for session_id, inserted, *values in await cursor.fetchall()
+    }
+    if len(stored) != len(rows):  # every session was inserted or found; never silently less
+        raise RuntimeError("ingest_lock_sessions returned fewer sessions than it was given")
+    return stored
+
+
+def _reject_other_user_codes(
+    shares: dict[str, list[_Share]], stored: dict[str, tuple[bool, SessionRow]]
+) -> None:
+    for session_id, session_shares in shares.items():
+        owner = stored[session_id][1].user_code
+        for share in session_shares:
+            share.kept = share.row.user_code == owner
+
+
+def _first_of_each_id(shares: dict[str, list[_Share]], kind: str) -> list:
+    """The group's events of one table to insert: of several with one id, the one of the
+    first batch in group order (a batch's own copies were dropped when it was planned)."""
+    in_group_order = sorted(
+        (share for session_shares in shares.values() for share in session_shares if share.kept),
+        key=lambda share: share.order,
+    )
+    first: dict[str, PageView | Click] = {}
+    for share in in_group_order:
+        for event in getattr(share, kind):
+            first.setdefault(event.id, event)
+    return list(first.values())
+
+
+def _session_updates(
+    shares: dict[str, list[_Share]], stored: dict[str, tuple[bool, SessionRow]]
+) -> list[dict]:
+    """For each known session that the group's session events change: the merged values, and
+    whether its start day's aggregates are now out of date (start earlier, share code new)."""
+    updates = []
+    for session_id, session_shares in shares.items():
+        inserted, before = stored[session_id]
+        if inserted:  # inserted already holding the group's session events
+            continue
+        after = before.copy()
+        changed = False
+        for share in session_shares:
+            if share.kept and share.session_events:
+                changed |= after.merge(share.row)
+        if changed:
+            updates.append(
+                {
+                    "session_id": session_id,
+                    "first_seen": after.first_seen,
+                    "last_seen": after.last_seen,
+                    "share_code": after.share_code,
+                    "contact_id": after.contact_id,
+                    "ip_address": after.ip_address,
+                    "user_agent": after.user_agent,
+                    "referrer": after.referrer,
+                    "marks_received": after.first_seen < before.first_seen
+                    or (before.share_code is None and after.share_code is not None),
+                }
+            )
+    return updates
+
+
+async def _write(
+    conn: psycopg.AsyncConnection,
+    updates: list[dict],
+    page_views: list[PageView],
+    clicks: list[Click],
+    windows: list[TimeWindow],
+) -> set[str]:
+    """Runs step 2; returns the ids of the page views and clicks really inserted."""
+    cursor = await conn.execute(
+        WRITE_GROUP,
         {
             # Rows as JSON (orjson serialises the dataclasses): psycopg would spend more CPU
             # adapting one list parameter per column than the database spends inserting.
-            "sessions": _json(plan.sessions),
-            "session_event_ids": list(plan.session_events),
-            "page_views": _json(plan.page_views),
-            "clicks": _json(plan.clicks),
-            "page_view_ids": _ids(plan.page_views),
-            "click_ids": _ids(plan.clicks),
-            "window_start": window.start,
-            "window_end": window.end,
+            "session_updates": _json(updates),
+            "page_views": _json(page_views),
+            "clicks": _json(clicks),
+            "page_view_ids": _ids(page_views),
+            "click_ids": _ids(clicks),
+            # The look-up of ids stored with another time covers every batch's window.
+            "window_start": min(window.start for window in windows),
+            "window_end": max(window.end for window in windows),
         },
     )
     row = await cursor.fetchone()
-    assert row is not None  # ingest_batch() returns exactly one row
-    changed_sessions, page_views_inserted, clicks_inserted = row
-    changed = set(changed_sessions)
-    # Committed: count what the database did.
-    for session_id, merged_events in plan.session_events.items():
-        if session_id in changed:
-            outcome.accepted += merged_events
-        else:
-            outcome.duplicates += merged_events
-    for inserted, sent in (
-        (page_views_inserted, len(plan.page_views)),
-        (clicks_inserted, len(plan.clicks)),
-    ):
-        outcome.accepted += inserted
-        outcome.duplicates += sent - inserted
-    outcome.rejected.sort()
-    return outcome
+    assert row is not None  # ingest_write_group() returns exactly one row
+    page_view_ids, click_ids = row
+    return {str(value) for value in page_view_ids} | {str(value) for value in click_ids}
 
 
-def _first_copies(events: list, from_bot: Any, outcome: Outcome) -> list:
-    """The events to write: bots rejected, and of several events with one id only the first
-    (later copies are duplicates)."""
-    kept: dict[str, Any] = {}
-    for event in events:
-        if from_bot(event.session_id):
-            outcome.rejected.append((event.index, BOT))
-        elif event.id in kept:
-            outcome.duplicates += 1
-        else:
-            kept[event.id] = event
-    return list(kept.values())
+def _answers(
+    plans: list[WritePlan],
+    shares: dict[str, list[_Share]],
+    stored: dict[str, tuple[bool, SessionRow]],
+    inserted: set[str],
+    page_views: list[PageView],
+    clicks: list[Click],
+) -> list[Outcome]:
+    """Each batch's outcome, replaying the serial writes in group order on the stored rows."""
+    outcomes = {id(plan): plan.outcome.copy() for plan in plans}
+    stored_by = {id(event) for event in page_views} | {id(event) for event in clicks}
+    for session_id, session_shares in shares.items():
+        was_inserted, now = stored[session_id]
+        state: SessionRow | None = None if was_inserted else now.copy()
+        for share in session_shares:
+            outcome = outcomes[id(share.plan)]
+            events = share.page_views + share.clicks
+            if not share.kept:
+                outcome.rejected += [(index, OTHER_USER_CODE) for index in share.session_events]
+                outcome.rejected += [(event.index, OTHER_USER_CODE) for event in events]
+                continue
+            if state is None:  # this batch inserts the session
+                state = share.row.copy()
+                outcome.accepted += len(share.session_events)
+            elif share.session_events:
+                if state.merge(share.row):
+                    outcome.accepted += len(share.session_events)
+                else:
+                    outcome.duplicates += len(share.session_events)
+            for event in events:
+                if id(event) in stored_by and event.id in inserted:
+                    outcome.accepted += 1
+                    state.widen(_moment(event))
+                else:
+                    outcome.duplicates += 1
+    answers = []
+    for plan in plans:
+        outcome = outcomes[id(plan)]
+        outcome.rejected.sort()
+        answers.append(outcome)
+    return answers
 
 
-def _copy(event: SessionEvent) -> SessionEvent:
-    return SessionEvent(
-        event.index, event.session_id, event.user_code, event.share_code, event.contact_id,
-        event.first_seen, event.last_seen, event.user_agent, event.referrer,
-    )  # fmt: skip
-
-
-def _merge(into: SessionEvent, event: SessionEvent) -> None:
-    """Several session events of one session in a batch: earliest start, latest end, and the
-    first value given for each field (as the upsert does with the stored row)."""
-    into.first_seen = min(into.first_seen, event.first_seen)
-    into.last_seen = max(into.last_seen, event.last_seen)
-    into.share_code = into.share_code or event.share_code
-    into.contact_id = into.contact_id or event.contact_id
-    into.user_agent = into.user_agent or event.user_agent
-    into.referrer = into.referrer or event.referrer
-
-
-def _session_row(session: SessionEvent, user_agent: str | None, ip: str | None) -> SessionRow:
-    return SessionRow(
-        session.session_id, session.user_code, session.share_code, session.contact_id,
-        session.first_seen, session.last_seen, ip, user_agent, session.referrer,
-    )  # fmt: skip
+def _moment(event: PageView | Click) -> datetime:
+    return event.viewed_at if isinstance(event, PageView) else event.clicked_at
 
 
 def _json(rows: list) -> str:

@@ -243,7 +243,7 @@ async def test_events_of_an_unknown_session_create_it_from_their_own_fields(
     response = await client.post(
         INGEST,
         json=batch(
-            click("s9", clicked_at=late, user_code="late", share_code=None),
+            click("s9", clicked_at=late, user_code="early", share_code=None),
             page_view("s9", viewed_at=early, user_code="early", share_code="qr7", contact_id="c1"),
         ),
     )

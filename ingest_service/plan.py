@@ -1,0 +1,232 @@
+"""What each event of one checked batch becomes, decided before any database work.
+
+`plan_batch` rejects bots and events that name their session with another user code, counts
+exact copies inside the batch as duplicates, and merges the rest into one row per session the
+batch touches. What the database already holds is judged later, for the whole group the batch
+is written with (`store.write_group`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ingest_service.bots import is_bot
+from ingest_service.events import CheckedBatch, Click, PageView, SessionEvent
+
+BOT = "bot: known crawler user agent, not counted"
+OTHER_USER_CODE = "session belongs to another user code"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The answer of a batch: each event is counted in exactly one of the three."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def copy(self) -> Outcome:
+        return Outcome(self.accepted, self.duplicates, list(self.rejected))
+
+
+@dataclass(slots=True)
+class SessionRow:
+    """A session as stored, or as a batch would store it: a merged session event, or a stub
+    made from page views and clicks."""
+
+    session_id: str
+    user_code: str
+    share_code: str | None
+    contact_id: str | None
+    first_seen: datetime
+    last_seen: datetime
+    ip_address: str | None
+    user_agent: str | None
+    referrer: str | None
+
+    def copy(self) -> SessionRow:
+        return SessionRow(
+            self.session_id, self.user_code, self.share_code, self.contact_id,
+            self.first_seen, self.last_seen, self.ip_address, self.user_agent, self.referrer,
+        )  # fmt: skip
+
+    def merge(self, other: SessionRow) -> bool:
+        """Takes in a session event's row as the upsert does: earliest start, latest end, and
+        a value only where none is stored. True when anything changed."""
+        changed = False
+        if other.first_seen < self.first_seen:
+            self.first_seen, changed = other.first_seen, True
+        if other.last_seen > self.last_seen:
+            self.last_seen, changed = other.last_seen, True
+        for name in ("share_code", "contact_id", "ip_address", "user_agent", "referrer"):
+            if getattr(self, name) is None and getattr(other, name) is not None:
+                setattr(self, name, getattr(other, name))
+                changed = True
+        return changed
+
+    def widen(self, moment: datetime) -> None:
+        """What the counter triggers do for each inserted event: the span covers its time."""
+        if moment < self.first_seen:
+            self.first_seen = moment
+        elif moment > self.last_seen:
+            self.last_seen = moment
+
+
+@dataclass(slots=True)
+class WritePlan:
+    outcome: Outcome  # the verdicts known without the database (rejected, copies in the batch)
+    sessions: list[SessionRow]  # one per session the batch touches
+    session_events: dict[str, list[int]]  # session_id -> indexes of its distinct session events
+    page_views: list[PageView]
+    clicks: list[Click]
+    size: int  # events in the batch, valid or not: what it weighs in the queue
+
+
+def plan_batch(
+    batch: CheckedBatch, *, header_user_agent: str | None, ip_address: str | None
+) -> WritePlan:
+    """Sorts out bots, foreign user codes and copies, and builds the session rows.
+
+    The user agent of an event is the one its session is stored with: its session event's
+    `user_agent` when the batch has one, else the request's User-Agent header. Events whose
+    user agent is a known crawler's are rejected as bots, all events of such a session alike.
+    A session belongs to the user code of its first session event in the batch, else to that
+    of its earliest page view or click; the batch's other events naming it with another user
+    code are rejected alone.
+    """
+    outcome = Outcome(rejected=list(batch.rejected))
+    size = len(batch.sessions) + len(batch.page_views) + len(batch.clicks) + len(batch.rejected)
+    sessions_in_batch = {event.session_id for event in batch.sessions}
+    bot_sessions = {
+        event.session_id
+        for event in batch.sessions
+        if is_bot(event.user_agent or header_user_agent)
+    }
+    header_is_bot = is_bot(header_user_agent)
+
+    def from_bot(session_id: str) -> bool:
+        if session_id in sessions_in_batch:
+            return session_id in bot_sessions
+        return header_is_bot
+
+    # Session events: exact copies are duplicates; the others merge into one row per session.
+    merged: dict[str, SessionEvent] = {}
+    distinct: dict[str, dict[tuple, int]] = {}
+    for event in batch.sessions:
+        if event.session_id in bot_sessions:
+            outcome.rejected.append((event.index, BOT))
+            continue
+        into = merged.get(event.session_id)
+        if into is not None and event.user_code != into.user_code:
+            outcome.rejected.append((event.index, OTHER_USER_CODE))
+            continue
+        content = (
+            event.share_code, event.contact_id, event.first_seen, event.last_seen,
+            event.user_agent, event.referrer,
+        )  # fmt: skip
+        copies = distinct.setdefault(event.session_id, {})
+        if content in copies:
+            outcome.duplicates += 1
+            continue
+        copies[content] = event.index
+        if into is None:
+            merged[event.session_id] = _copy(event)
+        else:
+            _merge(into, event)
+
+    owners = _stub_owners(batch, merged)
+    page_views = _first_copies(batch.page_views, from_bot, owners, outcome)
+    clicks = _first_copies(batch.clicks, from_bot, owners, outcome)
+
+    rows = [
+        _session_row(session, session.user_agent or header_user_agent, ip_address)
+        for session in merged.values()
+    ]
+    stubs: dict[str, SessionEvent] = {}
+    for event, moment in [(view, view.viewed_at) for view in page_views] + [
+        (click, click.clicked_at) for click in clicks
+    ]:
+        if event.session_id in merged:
+            continue
+        stub = stubs.get(event.session_id)
+        if stub is None:
+            stubs[event.session_id] = SessionEvent(
+                event.index, event.session_id, event.user_code, event.share_code,
+                event.contact_id, moment, moment, None, None,
+            )  # fmt: skip
+        else:
+            if moment < stub.first_seen:  # the stub takes its codes from the earliest event
+                stub.share_code, stub.contact_id = event.share_code, event.contact_id
+                stub.first_seen = moment
+            stub.last_seen = max(stub.last_seen, moment)
+    rows += [_session_row(stub, header_user_agent, ip_address) for stub in stubs.values()]
+
+    return WritePlan(
+        outcome,
+        rows,
+        {session_id: list(copies.values()) for session_id, copies in distinct.items()},
+        page_views,
+        clicks,
+        size,
+    )
+
+
+def _stub_owners(batch: CheckedBatch, merged: dict[str, SessionEvent]) -> dict[str, str]:
+    """The user code each session of the batch belongs to: its session event's, else its
+    earliest page view's or click's (ties: the first in the batch)."""
+    owners = {session_id: session.user_code for session_id, session in merged.items()}
+    earliest: dict[str, tuple[datetime, int, str]] = {}
+    for event, moment in [(view, view.viewed_at) for view in batch.page_views] + [
+        (click, click.clicked_at) for click in batch.clicks
+    ]:
+        if event.session_id in owners:
+            continue
+        candidate = (moment, event.index, event.user_code)
+        known = earliest.get(event.session_id)
+        if known is None or candidate < known:
+            earliest[event.session_id] = candidate
+    owners.update({session_id: code for session_id, (_, _, code) in earliest.items()})
+    return owners
+
+
+def _first_copies(events: list, from_bot: Any, owners: dict[str, str], outcome: Outcome) -> list:
+    """The events to write: bots and foreign user codes rejected, and of several events with
+    one id only the first (later copies are duplicates)."""
+    kept: dict[str, Any] = {}
+    for event in events:
+        if from_bot(event.session_id):
+            outcome.rejected.append((event.index, BOT))
+        elif owners.get(event.session_id, event.user_code) != event.user_code:
+            outcome.rejected.append((event.index, OTHER_USER_CODE))
+        elif event.id in kept:
+            outcome.duplicates += 1
+        else:
+            kept[event.id] = event
+    return list(kept.values())
+
+
+def _copy(event: SessionEvent) -> SessionEvent:
+    return SessionEvent(
+        event.index, event.session_id, event.user_code, event.share_code, event.contact_id,
+        event.first_seen, event.last_seen, event.user_agent, event.referrer,
+    )  # fmt: skip
+
+
+def _merge(into: SessionEvent, event: SessionEvent) -> None:
+    """Several session events of one session in a batch: earliest start, latest end, and the
+    first value given for each field (as the upsert does with the stored row)."""
+    into.first_seen = min(into.first_seen, event.first_seen)
+    into.last_seen = max(into.last_seen, event.last_seen)
+    into.share_code = into.share_code or event.share_code
+    into.contact_id = into.contact_id or event.contact_id
+    into.user_agent = into.user_agent or event.user_agent
+    into.referrer = into.referrer or event.referrer
+
+
+def _session_row(session: SessionEvent, user_agent: str | None, ip: str | None) -> SessionRow:
+    return SessionRow(
+        session.session_id, session.user_code, session.share_code, session.contact_id,
+        session.first_seen, session.last_seen, ip, user_agent, session.referrer,
+    )  # fmt: skip
