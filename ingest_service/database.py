@@ -100,17 +100,41 @@ async def run_unit(
     work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
 ) -> T:
     """Runs `work` on a pooled connection, within a deadline; raises DatabaseUnavailable on
-    any database outage. A connection found broken (e.g. after a server restart) is replaced
-    and the work tried once more, so a restart costs no client a 503 it need not see."""
+    any database outage.
+
+    A connection found broken (e.g. after a server restart) means the idle ones are most
+    likely broken too: they are all tested, the dead ones replaced, and only then is the work
+    tried once more, so a restart costs no client a 503 once the server is back. Nothing is
+    tested while connections work: a test at every checkout (the pool's `check=`) would cost
+    every request a round trip."""
     for attempt in (1, 2):
         try:
             return await _run_once(pool, settings, work)
         except _BrokenConnection as error:
             if attempt == 2:
                 raise DatabaseUnavailable("the database connection was lost") from error
-            # Other idle connections are probably broken too: let the pool test them now.
-            _spawn(pool.check())
+        await _replace_broken_connections(pool, settings)
     raise AssertionError("unreachable")
+
+
+async def _replace_broken_connections(pool: AsyncConnectionPool, settings: IngestSettings) -> None:
+    """Tests every idle connection of `pool` and replaces the dead ones (`pool.check()`).
+
+    Waits at most the usual deadline: a server that stalls instead of restarting answers no
+    test. The check then goes on in the background, never cancelled: it holds the idle
+    connections while it tests them, and a cancelled check would lose them."""
+    check = asyncio.ensure_future(pool.check())
+    _keep_until_done(check)
+    try:
+        await asyncio.wait_for(asyncio.shield(check), _deadline_s(settings))
+    except TimeoutError as error:
+        raise DatabaseUnavailable("the database did not answer in time") from error
+
+
+def _deadline_s(settings: IngestSettings) -> float:
+    """How long a unit of work may take: PostgreSQL's statement_timeout, plus a second for
+    the server to say so."""
+    return settings.db_statement_timeout_ms / 1000 + 1
 
 
 class _BrokenConnection(Exception):
@@ -142,9 +166,8 @@ async def _run_once(
     # The work runs in its own task: on a stall we answer now, while the task is cancelled
     # in the background (psycopg may spend a few seconds trying to cancel on the server).
     task = asyncio.ensure_future(guarded())
-    deadline = settings.db_statement_timeout_ms / 1000 + 1
     try:
-        return await asyncio.wait_for(asyncio.shield(task), deadline)
+        return await asyncio.wait_for(asyncio.shield(task), _deadline_s(settings))
     except TimeoutError as error:
         task.cancel()
         _keep_until_done(task)
@@ -165,7 +188,3 @@ def _keep_until_done(task: asyncio.Task) -> None:
     _background.add(task)
     task.add_done_callback(_background.discard)
     task.add_done_callback(lambda done: done.cancelled() or done.exception())
-
-
-def _spawn(coroutine: Awaitable[None]) -> None:
-    _keep_until_done(asyncio.ensure_future(coroutine))
