@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from clik.database import database_url
-from ingest_service import health, owner_routes, routes, tracker
+from ingest_service import dashboard, health, owner_routes, routes, tracker
 from ingest_service.database import DatabaseUnavailable, open_pool
 from ingest_service.events import EnvelopeError
 from ingest_service.group_commit import GroupCommitter
@@ -71,6 +71,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(tracker.router)
     app.include_router(owner_routes.router)
+    app.include_router(dashboard.router)
     _add_error_handlers(app, settings)
     _document_request_bodies(app)
     return app

@@ -4,9 +4,12 @@
     GET /api/analytics/stats/share-codes    totals per share code over the range
     GET /api/analytics/stats/page-types     page views per page type over the range
     GET /api/analytics/stats/click-targets  clicks per click target and category
+    GET /api/analytics/stats/summary        totals of the range and of the one before it
+    GET /api/analytics/stats/days           every day of the range, quiet days as zeros
+    GET /api/analytics/stats/user-codes     the owner's user codes (no parameters)
 
-All take `user_code`, `from` and `to` (UTC days, both included; at most 366 days) and
-`Authorization: Bearer <token>` (`clik owner add`). Each request is one transaction on a
+All but the last take `user_code`, `from` and `to` (UTC days, both included; at most 366 days),
+and all take `Authorization: Bearer <token>` (`clik owner add`). Each request is one transaction on a
 connection working as `clik_reader`: the token is checked against the stored hash (constant
 time), the owner is set for that transaction only (`set_config(..., true)`), and the query reads
 the daily tables, where PostgreSQL row-level security shows only the owner's user codes. A user
@@ -34,7 +37,7 @@ from starlette.responses import Response
 from clik.owners import MAX_USER_CODE_LENGTH, token_matches, token_owner
 from ingest_service.database import run_unit
 from ingest_service.responses import json_response
-from ingest_service.schemas import ErrorBody
+from ingest_service.schemas import DaysAnswer, ErrorBody, OwnerUserCodes, RangeSummary
 from ingest_service.settings import IngestSettings
 
 router = APIRouter(prefix="/api/analytics/stats", tags=["owner stats"])
@@ -60,6 +63,9 @@ DAILY_USER_STATS = _query("owner_daily_user_stats.sql")
 SHARE_CODE_STATS = _query("owner_share_code_stats.sql")
 PAGE_STATS = _query("owner_page_stats.sql")
 CLICK_TARGET_STATS = _query("owner_click_target_stats.sql")
+USER_CODES = _query("owner_user_codes.sql")
+RANGE_SUMMARY = _query("owner_range_summary.sql")
+DAYS = _query("owner_days.sql")
 
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="clik"'}
 
@@ -168,6 +174,10 @@ class StatsRequest:
     last: date
 
     @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
     def params(self) -> dict[str, Any]:
         return {"user_code": self.user_code, "first": self.first, "until": self.last + timedelta(1)}
 
@@ -240,6 +250,132 @@ async def click_targets(
     to: ToDay = None,
 ) -> Response:
     return await _answer(settings, pool, credentials, CLICK_TARGET_STATS, user_code, from_day, to)
+
+
+@router.get(
+    "/user-codes",
+    summary="Your user codes",
+    description="The user codes the token's owner holds, sorted (what the dashboard offers).",
+    response_model=OwnerUserCodes,
+    responses={code: ERRORS[code] for code in (401, 503)},
+)
+async def user_codes(settings: Settings, pool: ReaderPool, credentials: BearerToken) -> Response:
+    owner_id, token = _owner(credentials)
+
+    async def read(conn: psycopg.AsyncConnection) -> list[str] | None:
+        async with conn.pipeline():
+            async with conn.transaction():
+                if not await _authenticate(conn, owner_id, token):
+                    return None
+                cursor = await conn.execute(USER_CODES)
+            return [row[0] for row in await cursor.fetchall()]
+
+    codes = await run_unit(pool, settings, read)
+    if codes is None:
+        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    return json_response({"user_codes": codes})
+
+
+@router.get(
+    "/summary",
+    summary="Totals of a range and of the range before it",
+    description="Sessions, page views, clicks, contact clicks and contact rate of the range, "
+    "and the same for the range of equal length that ends the day before `from`, read in one "
+    "transaction so the two are comparable.",
+    response_model=RangeSummary,
+    responses=ERRORS,
+)
+async def summary(
+    settings: Settings,
+    pool: ReaderPool,
+    credentials: BearerToken,
+    user_code: UserCode = None,
+    from_day: FromDay = None,
+    to: ToDay = None,
+) -> Response:
+    owner_id, token = _owner(credentials)
+    wanted = parse_request(user_code, from_day, to)
+    params = wanted.params | {"previous_first": wanted.first - timedelta(wanted.days)}
+    rows = await _read_owned_user_code(
+        settings, pool, owner_id, token, wanted, RANGE_SUMMARY, params
+    )
+    periods = {row.pop("period"): row for row in rows}
+    return json_response(
+        {
+            "user_code": wanted.user_code,
+            "from": wanted.first,
+            "to": wanted.last,
+            "current": periods["current"],
+            "previous": periods["previous"],
+        }
+    )
+
+
+@router.get(
+    "/days",
+    summary="Every day of a range, with contact clicks",
+    description="One row per UTC day of the range, in order: a day without traffic is zeros, "
+    "not a gap. `provisional` marks the current UTC day, whose figures still grow.",
+    response_model=DaysAnswer,
+    responses=ERRORS,
+)
+async def days(
+    settings: Settings,
+    pool: ReaderPool,
+    credentials: BearerToken,
+    user_code: UserCode = None,
+    from_day: FromDay = None,
+    to: ToDay = None,
+) -> Response:
+    owner_id, token = _owner(credentials)
+    wanted = parse_request(user_code, from_day, to)
+    rows = await _read_owned_user_code(settings, pool, owner_id, token, wanted, DAYS, wanted.params)
+    return json_response(
+        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows}
+    )
+
+
+def _owner(credentials: HTTPAuthorizationCredentials | None) -> tuple[uuid.UUID, str]:
+    """The owner id a bearer token names, and the token; raises 401 for a malformed one."""
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", UNAUTHORIZED_HEADERS)
+    owner_id = token_owner(credentials.credentials)
+    if owner_id is None:
+        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    return owner_id, credentials.credentials
+
+
+async def _read_owned_user_code(
+    settings: IngestSettings,
+    pool: AsyncConnectionPool,
+    owner_id: uuid.UUID,
+    token: str,
+    wanted: StatsRequest,
+    query: bytes,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The query's rows, when the token is valid and its owner holds the user code; raises
+    401 or 404 otherwise. The ownership check shares the query's transaction, which matters
+    for queries that answer rows (zeros) whatever row-level security hides."""
+
+    async def read(conn: psycopg.AsyncConnection) -> tuple[bool, list[dict[str, Any]]] | None:
+        async with conn.pipeline():
+            async with conn.transaction():
+                if not await _authenticate(conn, owner_id, token):
+                    return None
+                owned = await conn.execute(USER_CODE_OWNED, {"user_code": wanted.user_code})
+                cursor = conn.cursor(row_factory=dict_row)
+                await cursor.execute(query, params)
+            row = await owned.fetchone()
+            return bool(row and row[0]), await cursor.fetchall()
+
+    result = await run_unit(pool, settings, read)
+    if result is None:
+        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    owned, rows = result
+    if not owned:
+        raise HTTPException(404, f"user code {wanted.user_code!r} is not one of yours")
+    return rows
 
 
 async def _answer(

@@ -7,6 +7,7 @@ are the constants events.py enforces.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -168,3 +169,62 @@ class ErrorBody(BaseModel):
 
 class Status(BaseModel):
     status: str = Field(examples=["ok"])
+
+
+# --- owner API: what the dashboard reads (the models of the older owner endpoints live beside
+# their routes in owner_routes.py) ----------------------------------------------------------
+
+
+class OwnerUserCodes(BaseModel):
+    """The user codes the token's owner holds, sorted."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"user_codes": ["myclik"]}]})
+
+    user_codes: list[str]
+
+
+class PeriodTotals(BaseModel):
+    """A range's totals, summed over its daily rows."""
+
+    from_: date = Field(alias="from", description="first UTC day")
+    to: date = Field(description="last UTC day, included")
+    sessions: int = Field(description="sessions that started in the range")
+    page_views: int
+    clicks: int
+    contact_clicks: int = Field(description="clicks of category `contact`")
+    contact_rate: float | None = Field(
+        description="contact clicks per session, as a percentage; null without sessions"
+    )
+    latest_computed_at: AwareDatetime | None = Field(
+        description="when the newest daily row of the range was computed; null: no rows"
+    )
+
+
+class RangeSummary(BaseModel):
+    """A range and the range of the same length just before it, read in one transaction."""
+
+    user_code: str
+    from_: date = Field(alias="from")
+    to: date
+    current: PeriodTotals
+    previous: PeriodTotals
+
+
+class DayTotals(BaseModel):
+    date: date
+    total_sessions: int
+    total_page_views: int
+    total_clicks: int
+    contact_clicks: int = Field(description="clicks of category `contact`")
+    provisional: bool = Field(
+        description="the current UTC day: its figures still grow until the day is finalized"
+    )
+
+
+class DaysAnswer(BaseModel):
+    """Every day of the range in order; a day without traffic is all zeros."""
+
+    user_code: str
+    from_: date = Field(alias="from")
+    to: date
+    rows: list[DayTotals]
