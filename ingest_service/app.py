@@ -15,7 +15,7 @@ from clik.database import database_url
 from ingest_service import dashboard, health, owner_routes, routes, tracker
 from ingest_service.database import DatabaseUnavailable, open_pool
 from ingest_service.events import EnvelopeError
-from ingest_service.group_commit import GroupCommitter
+from ingest_service.group_commit import BatchNotStored, GroupCommitter
 from ingest_service.rate_limit import RateLimiter
 from ingest_service.responses import error_response, unavailable
 from ingest_service.schemas import IngestBatch
@@ -32,7 +32,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             url,
             settings.ingest_role,
             settings,
-            autocommit=True,  # transactions opened where needed, none for /readyz's check
+            autocommit=True,  # each unit of work opens the transaction it needs
         )
         app.state.reader_pool = await open_pool(url, "clik_reader", settings)  # owner API
         app.state.group_commit = GroupCommitter(app.state.ingest_pool, settings)
@@ -85,6 +85,10 @@ def _add_error_handlers(app: FastAPI, settings: IngestSettings) -> None:
     @app.exception_handler(DatabaseUnavailable)
     async def database_unavailable(request: Request, error: DatabaseUnavailable) -> Response:
         return unavailable(settings.retry_after_s, str(error))
+
+    @app.exception_handler(BatchNotStored)
+    async def batch_not_stored(request: Request, error: BatchNotStored) -> Response:
+        return error_response(500, "the batch could not be stored; nothing of it was written")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

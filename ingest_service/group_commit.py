@@ -36,6 +36,11 @@ class IngestBusy(DatabaseUnavailable):
     """The queue is full or the service is stopping: the client should retry later."""
 
 
+class BatchNotStored(Exception):
+    """The database refused this batch alone for a reason that is not an outage (none that
+    validation knows of): answered 500, logged once, nothing of it written."""
+
+
 @dataclass(slots=True)
 class _Queued:
     plan: WritePlan
@@ -121,8 +126,8 @@ class GroupCommitter:
                 _settle(queued.answer, error=error)
         except Exception as error:
             if len(group) == 1:
-                logger.error("a batch could not be written: %r", error)
-                _settle(group[0].answer, error=error)
+                logger.error("a batch could not be stored: %r", error)
+                _settle(group[0].answer, error=BatchNotStored(str(error)))
             else:  # find the batch at fault: each one alone
                 for queued in group:
                     await self._write([queued])
@@ -137,9 +142,9 @@ def _settle(
     outcome: Outcome | None = None,
     error: BaseException | None = None,
 ) -> None:
-    if answer.done():
+    if answer.done():  # cancelled: nobody waits for it
         return
-    if error is not None:
-        answer.set_exception(error)
-    else:
+    if outcome is not None:
         answer.set_result(outcome)
+    else:
+        answer.set_exception(error or RuntimeError("no outcome"))

@@ -1,9 +1,9 @@
 """What each event of one checked batch becomes, decided before any database work.
 
-`plan_batch` rejects bots and events that name their session with another user code, counts
-exact copies inside the batch as duplicates, and merges the rest into one row per session the
-batch touches. What the database already holds is judged later, for the whole group the batch
-is written with (`store.write_group`).
+`plan_batch` rejects bots, counts exact copies inside the batch as duplicates, and merges the
+rest into one row per session (and user code) the batch names. What the database already
+holds, and so which user code a session belongs to, is judged later, for the whole group the
+batch is written with (`store.write_group`).
 """
 
 from __future__ import annotations
@@ -74,11 +74,17 @@ class SessionRow:
             self.last_seen = moment
 
 
+SessionKey = tuple[str, str]  # (session_id, user_code)
+
+
 @dataclass(slots=True)
 class WritePlan:
     outcome: Outcome  # the verdicts known without the database (rejected, copies in the batch)
-    sessions: list[SessionRow]  # one per session the batch touches
-    session_events: dict[str, list[int]]  # session_id -> indexes of its distinct session events
+    # One row per session and user code the batch names, the session's own code first (its
+    # first session event's, else its earliest page view's or click's). Which code a session
+    # really belongs to is decided with the stored row; events naming another are rejected.
+    sessions: list[SessionRow]
+    session_events: dict[SessionKey, list[int]]  # indexes of each row's distinct session events
     page_views: list[PageView]
     clicks: list[Click]
     size: int  # events in the batch, valid or not: what it weighs in the queue
@@ -87,14 +93,11 @@ class WritePlan:
 def plan_batch(
     batch: CheckedBatch, *, header_user_agent: str | None, ip_address: str | None
 ) -> WritePlan:
-    """Sorts out bots, foreign user codes and copies, and builds the session rows.
+    """Sorts out bots and copies, and builds the session rows.
 
     The user agent of an event is the one its session is stored with: its session event's
     `user_agent` when the batch has one, else the request's User-Agent header. Events whose
     user agent is a known crawler's are rejected as bots, all events of such a session alike.
-    A session belongs to the user code of its first session event in the batch, else to that
-    of its earliest page view or click; the batch's other events naming it with another user
-    code are rejected alone.
     """
     outcome = Outcome(rejected=list(batch.rejected))
     size = len(batch.sessions) + len(batch.page_views) + len(batch.clicks) + len(batch.rejected)
@@ -111,95 +114,98 @@ def plan_batch(
             return session_id in bot_sessions
         return header_is_bot
 
-    # Session events: exact copies are duplicates; the others merge into one row per session.
-    merged: dict[str, SessionEvent] = {}
-    distinct: dict[str, dict[tuple, int]] = {}
+    # Session events: exact copies are duplicates; the others merge into one row per session
+    # and user code.
+    merged: dict[SessionKey, SessionEvent] = {}
+    distinct: dict[SessionKey, dict[tuple, int]] = {}
     for event in batch.sessions:
         if event.session_id in bot_sessions:
             outcome.rejected.append((event.index, BOT))
             continue
-        into = merged.get(event.session_id)
-        if into is not None and event.user_code != into.user_code:
-            outcome.rejected.append((event.index, OTHER_USER_CODE))
-            continue
+        key = (event.session_id, event.user_code)
         content = (
             event.share_code, event.contact_id, event.first_seen, event.last_seen,
             event.user_agent, event.referrer,
         )  # fmt: skip
-        copies = distinct.setdefault(event.session_id, {})
+        copies = distinct.setdefault(key, {})
         if content in copies:
             outcome.duplicates += 1
             continue
         copies[content] = event.index
+        into = merged.get(key)
         if into is None:
-            merged[event.session_id] = _copy(event)
+            merged[key] = _copy(event)
         else:
             _merge(into, event)
 
-    owners = _stub_owners(batch, merged)
-    page_views = _first_copies(batch.page_views, from_bot, owners, outcome)
-    clicks = _first_copies(batch.clicks, from_bot, owners, outcome)
+    page_views = _first_copies(batch.page_views, from_bot, outcome)
+    clicks = _first_copies(batch.clicks, from_bot, outcome)
 
     rows = [
         _session_row(session, session.user_agent or header_user_agent, ip_address)
         for session in merged.values()
     ]
-    stubs: dict[str, SessionEvent] = {}
+    stubs: dict[SessionKey, SessionEvent] = {}
     for event, moment in [(view, view.viewed_at) for view in page_views] + [
         (click, click.clicked_at) for click in clicks
     ]:
-        if event.session_id in merged:
+        key = (event.session_id, event.user_code)
+        if key in merged:
             continue
-        stub = stubs.get(event.session_id)
+        stub = stubs.get(key)
         if stub is None:
-            stubs[event.session_id] = SessionEvent(
+            stubs[key] = SessionEvent(
                 event.index, event.session_id, event.user_code, event.share_code,
                 event.contact_id, moment, moment, None, None,
             )  # fmt: skip
         else:
-            if moment < stub.first_seen:  # the stub takes its codes from the earliest event
+            if (moment, event.index) < (stub.first_seen, stub.index):
+                # the stub takes its codes from the earliest event
                 stub.share_code, stub.contact_id = event.share_code, event.contact_id
-                stub.first_seen = moment
+                stub.first_seen, stub.index = moment, event.index
             stub.last_seen = max(stub.last_seen, moment)
     rows += [_session_row(stub, header_user_agent, ip_address) for stub in stubs.values()]
+    own_code = _own_codes(merged, stubs)
+    rows.sort(key=lambda row: row.user_code != own_code[row.session_id])  # stable: own first
 
     return WritePlan(
         outcome,
         rows,
-        {session_id: list(copies.values()) for session_id, copies in distinct.items()},
+        {key: list(copies.values()) for key, copies in distinct.items()},
         page_views,
         clicks,
         size,
     )
 
 
-def _stub_owners(batch: CheckedBatch, merged: dict[str, SessionEvent]) -> dict[str, str]:
-    """The user code each session of the batch belongs to: its session event's, else its
-    earliest page view's or click's (ties: the first in the batch)."""
-    owners = {session_id: session.user_code for session_id, session in merged.items()}
+def _own_codes(
+    merged: dict[SessionKey, SessionEvent], stubs: dict[SessionKey, SessionEvent]
+) -> dict[str, str]:
+    """The user code each session of the batch names first: its first session event's, else
+    its earliest page view's or click's (ties: the first in the batch)."""
+    own: dict[str, tuple[int, str]] = {}
+    for (session_id, user_code), event in merged.items():
+        if session_id not in own or event.index < own[session_id][0]:
+            own[session_id] = (event.index, user_code)
     earliest: dict[str, tuple[datetime, int, str]] = {}
-    for event, moment in [(view, view.viewed_at) for view in batch.page_views] + [
-        (click, click.clicked_at) for click in batch.clicks
-    ]:
-        if event.session_id in owners:
-            continue
-        candidate = (moment, event.index, event.user_code)
-        known = earliest.get(event.session_id)
-        if known is None or candidate < known:
-            earliest[event.session_id] = candidate
-    owners.update({session_id: code for session_id, (_, _, code) in earliest.items()})
-    return owners
+    for (session_id, user_code), stub in stubs.items():
+        candidate = (stub.first_seen, stub.index, user_code)
+        if session_id not in own and (
+            session_id not in earliest or candidate < earliest[session_id]
+        ):
+            earliest[session_id] = candidate
+    return {session_id: code for session_id, (_, code) in own.items()} | {
+        session_id: code for session_id, (_, _, code) in earliest.items()
+    }
 
 
-def _first_copies(events: list, from_bot: Any, owners: dict[str, str], outcome: Outcome) -> list:
-    """The events to write: bots and foreign user codes rejected, and of several events with
-    one id only the first (later copies are duplicates)."""
+def _first_copies(events: list, from_bot: Any, outcome: Outcome) -> list:
+    """The events to write: bots rejected, and of several events with one id only the first
+    (later copies are duplicates)."""
     kept: dict[str, Any] = {}
     for event in events:
         if from_bot(event.session_id):
             outcome.rejected.append((event.index, BOT))
-        elif owners.get(event.session_id, event.user_code) != event.user_code:
-            outcome.rejected.append((event.index, OTHER_USER_CODE))
         elif event.id in kept:
             outcome.duplicates += 1
         else:

@@ -3,7 +3,8 @@
 The answers are the ones the batches would get if they were written one after another in
 group order: the first batch to carry an event id stores it (later ones count it as a
 duplicate), a session event is accepted when it changes its session as stored before it, and
-an event naming a session stored with another user code is rejected. The database work is two
+an event naming a session with another user code than the one it is stored with (or, for a new
+session, than the first batch's own) is rejected. The database work is two
 calls (sql/0040_group_commit.sql) inside one transaction:
 
 1. `ingest_lock_sessions`: inserts the group's unknown sessions and locks the known ones, all
@@ -45,9 +46,9 @@ class _Share:
     plan: WritePlan
     row: SessionRow
     session_events: list[int]  # indexes of the batch's distinct session events (none: a stub)
+    order: int  # the batch's place in the group
     page_views: list[PageView] = field(default_factory=list)
     clicks: list[Click] = field(default_factory=list)
-    order: int = 0  # the batch's place in the group
     kept: bool = True  # False: the session belongs to another user code
 
 
@@ -74,21 +75,24 @@ def _shares_by_session(plans: list[WritePlan]) -> dict[str, list[_Share]]:
     """session_id -> the batches' parts in it, in group order."""
     shares: dict[str, list[_Share]] = {}
     for order, plan in enumerate(plans):
-        for session_id, share in _plan_shares(plan, order).items():
-            shares.setdefault(session_id, []).append(share)
+        for share in _plan_shares(plan, order):
+            shares.setdefault(share.row.session_id, []).append(share)
     return shares
 
 
-def _plan_shares(plan: WritePlan, order: int) -> dict[str, _Share]:
+def _plan_shares(plan: WritePlan, order: int) -> list[_Share]:
+    """One share per session and user code the batch names, the session's own code first."""
     mine = {
-        row.session_id: _Share(plan, row, plan.session_events.get(row.session_id, []), order=order)
+        (row.session_id, row.user_code): _Share(
+            plan, row, plan.session_events.get((row.session_id, row.user_code), []), order
+        )
         for row in plan.sessions
     }
     for view in plan.page_views:
-        mine[view.session_id].page_views.append(view)
+        mine[view.session_id, view.user_code].page_views.append(view)
     for click in plan.clicks:
-        mine[click.session_id].clicks.append(click)
-    return mine
+        mine[click.session_id, click.user_code].clicks.append(click)
+    return list(mine.values())
 
 
 async def _lock_sessions(
