@@ -18,9 +18,12 @@ from ingest_service.schemas import EXAMPLE_BATCH, ErrorBody, IngestResult
 router = APIRouter(tags=["ingest"])
 
 ERRORS = {
-    400: "not JSON, not a batch, no events, or nested too deep",
-    413: "body or event count over the limit (CLIK_MAX_BODY_BYTES, CLIK_MAX_EVENTS)",
-    415: "content type other than application/json or text/plain",
+    400: "not JSON, not a batch, no events, nested too deep, labelled gzip but not gzip, or "
+    "the body ended early",
+    413: "body (as sent or decompressed) or event count over the limit (CLIK_MAX_BODY_BYTES, "
+    "CLIK_MAX_EVENTS)",
+    415: "content type other than application/json or text/plain, or a Content-Encoding "
+    "other than gzip",
     429: "too many requests from this address (CLIK_RATE_LIMIT_PER_MINUTE): retry after "
     "Retry-After seconds; nothing was written",
     503: "the database is unavailable, the ingest queue is full or the service is stopping: "
