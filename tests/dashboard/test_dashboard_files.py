@@ -69,7 +69,7 @@ async def test_the_page_is_served_with_a_strict_policy(web: httpx.AsyncClient) -
 async def test_assets_are_versioned_cacheable_and_revalidated(web: httpx.AsyncClient) -> None:
     page = await web.get("/dashboard")
     assets = ASSET.findall(page.text)
-    assert len(assets) == 5
+    assert len(assets) == 6  # two stylesheets, two scripts, the icon twice (tab, header)
     for path in assets:
         assert re.search(r"\?v=[0-9a-f]{16}$", path), path
         response = await web.get(path)
