@@ -16,6 +16,9 @@
   var ONE_DECIMAL = new Intl.NumberFormat("en-US", {
     minimumFractionDigits: 1, maximumFractionDigits: 1,
   });
+  var DAY_LABEL = new Intl.DateTimeFormat("en-US", {
+    month: "short", day: "numeric", timeZone: "UTC",
+  });
   var METRICS = ["sessions", "page_views", "clicks", "contact_clicks", "contact_rate"];
   var DAY_COLUMNS = ["total_sessions", "total_page_views", "total_clicks", "contact_clicks"];
   var SERIES = [
@@ -343,7 +346,7 @@
   function cell(tag, value) {
     var element = document.createElement(tag);
     element.textContent = typeof value === "number" ? NUMBER.format(value) : value;
-    if (typeof value === "number") element.className = "number";
+    if (typeof value === "number" || /^[\d.,]+%$/.test(value)) element.className = "number";
     return element;
   }
 
@@ -415,7 +418,14 @@
       legend: { live: true },
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(4, max * 1.1)]; } } },
       axes: [
-        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" } },
+        {
+          stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" },
+          // Ticks on whole days only (a day is the unit of every figure), labelled in UTC.
+          incrs: [1, 2, 7, 14, 28, 56, 91, 182].map(function (days) { return days * 86400; }),
+          values: function (u, ticks) {
+            return ticks.map(function (t) { return DAY_LABEL.format(new Date(t * 1000)); });
+          },
+        },
         { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" },
           values: function (u, ticks) { return ticks.map(function (t) { return NUMBER.format(t); }); },
           size: 50 },
