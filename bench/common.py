@@ -44,16 +44,28 @@ class Service:
 class running_service:
     """`clik serve` on the benchmark's database, ready when entered, stopped on exit."""
 
-    def __init__(self, database_url: str, port: int, workers: int, home: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        port: int,
+        workers: int,
+        home: Path,
+        *,
+        settings: dict[str, str] | None = None,  # more CLIK_* variables
+        checkout: Path = REPO,  # the clik whose service runs (bench/ingest --baseline)
+    ) -> None:
         self.database_url, self.port, self.workers, self.home = database_url, port, workers, home
+        self.settings, self.checkout = settings or {}, checkout
 
     def __enter__(self) -> Service:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("CLIK_")}
         environment |= {"CLIK_DATABASE_URL": self.database_url, "CLIK_HOME": str(self.home)}
+        environment |= self.settings | {"PYTHONPATH": str(self.checkout)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clik", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(self.workers)],
-            env=environment, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=environment, cwd=self.checkout, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -67,7 +67,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         expose_headers=["Retry-After"],  # the tracker backs off as told, from any origin
         max_age=86400,
     )
-    app.include_router(routes.router)
+    routes.add_ingest_route(app)
     app.include_router(health.router)
     app.include_router(tracker.router)
     app.include_router(owner_routes.router)

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 
-from ingest_service.group_commit import GroupCommitter
 from ingest_service.settings import IngestSettings
 
 
@@ -20,10 +19,5 @@ async def get_ingest_pool(request: Request) -> AsyncConnectionPool:
     return request.app.state.ingest_pool
 
 
-async def get_group_commit(request: Request) -> GroupCommitter:
-    return request.app.state.group_commit
-
-
 Settings = Annotated[IngestSettings, Depends(get_settings)]
 IngestPool = Annotated[AsyncConnectionPool, Depends(get_ingest_pool)]
-GroupCommit = Annotated[GroupCommitter, Depends(get_group_commit)]

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from ingest_service.body import check_content_type, parse_json, read_body
 from ingest_service.client_ip import client_address, stored_ip
-from ingest_service.dependencies import GroupCommit, Settings
 from ingest_service.events import TimeWindow, check_envelope, check_events
+from ingest_service.group_commit import GroupCommitter
 from ingest_service.plan import plan_batch
 from ingest_service.responses import error_response, json_response
 from ingest_service.schemas import EXAMPLE_BATCH, ErrorBody, IngestResult
-
-router = APIRouter(tags=["ingest"])
+from ingest_service.settings import IngestSettings
 
 ERRORS = {
     400: "not JSON, not a batch, no events, nested too deep, labelled gzip but not gzip, or "
@@ -44,8 +43,20 @@ REQUEST_BODY = {
 }
 
 
-@router.post(
-    "/api/analytics/ingest",
+def add_ingest_route(app: FastAPI) -> None:
+    """The hot path goes on the app itself, ahead of the included routers: FastAPI's matching
+    through an included router cost ~20 us of CPU per request (a fifth of the framework's share
+    in a profile under tracker-shaped load)."""
+    app.add_api_route(
+        "/api/analytics/ingest",
+        ingest,
+        methods=["POST"],
+        tags=["ingest"],
+        **INGEST_ROUTE,
+    )
+
+
+INGEST_ROUTE: dict = dict(
     summary="Store a batch of tracker events",
     description=(
         "200 only after the transaction holding the batch committed (concurrent batches are "
@@ -61,7 +72,13 @@ REQUEST_BODY = {
     },
     openapi_extra={"requestBody": REQUEST_BODY},
 )
-async def ingest(request: Request, settings: Settings, group_commit: GroupCommit) -> Response:
+
+
+async def ingest(request: Request) -> Response:
+    # The app's state directly, not through dependencies: FastAPI's dependency solving is
+    # per-request work this route does not need.
+    settings: IngestSettings = request.app.state.settings
+    group_commit: GroupCommitter = request.app.state.group_commit
     peer = request.client.host if request.client else None
     address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
     limiter = request.app.state.rate_limiter

@@ -52,7 +52,7 @@ class IngestSettings(ClikSettings):
         default=20_000, ge=1, description="events waiting to be written before a 503"
     )
     ingest_writers: int = Field(
-        default=2,
+        default=1,
         ge=1,
         description="group-commit transactions in flight at once (each holds a connection)",
     )

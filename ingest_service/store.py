@@ -201,7 +201,7 @@ async def _write(
     row = await cursor.fetchone()
     assert row is not None  # ingest_write_group() returns exactly one row
     page_view_ids, click_ids = row
-    return {str(value) for value in page_view_ids} | {str(value) for value in click_ids}
+    return {*page_view_ids, *click_ids}
 
 
 def _answers(

@@ -72,8 +72,8 @@ CREATE FUNCTION ingest_write_group(
     click_ids uuid[],
     window_start timestamptz,
     window_end timestamptz,
-    OUT inserted_page_view_ids uuid[],
-    OUT inserted_click_ids uuid[])
+    OUT inserted_page_view_ids text[],
+    OUT inserted_click_ids text[])
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
@@ -140,8 +140,9 @@ BEGIN
         RETURNING id
     )
 
-    SELECT (SELECT coalesce(array_agg(id), '{}') FROM inserted_page_views),
-           (SELECT coalesce(array_agg(id), '{}') FROM inserted_clicks)
+    -- as text: the service compares them with the ids it was sent (canonical UUID strings)
+    SELECT (SELECT coalesce(array_agg(id::text), '{}') FROM inserted_page_views),
+           (SELECT coalesce(array_agg(id::text), '{}') FROM inserted_clicks)
     INTO inserted_page_view_ids, inserted_click_ids;
 END
 $$;

@@ -111,3 +111,42 @@ def build(batch_count: int, batch_size: int, seed: int, now: datetime | None = N
     workload.page_views = [row for row in workload.page_views if row[0] in sent]
     workload.clicks = [row for row in workload.clicks if row[0] in sent]
     return workload
+
+
+@dataclass
+class TrackerWorkload:
+    """Browser-shaped requests: each visit cut into the batches the tracker sends (every 10 s,
+    on a contact click, on leaving a page: 1-3 events each), all visits of a simulated day in
+    the order their requests would be sent, so that requests in flight together come from
+    different visitors, as from thousands of browsers at once."""
+
+    bodies: list[bytes]
+    events: int
+    visitors: int
+
+
+def tracker_shaped(visitors: int, seed: int) -> TrackerWorkload:
+    from clik.traffic import TrafficParams, build_session, session_starts
+
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    params = TrafficParams(visitors, end - timedelta(days=1), end, user_codes=50, seed=seed)
+    timed: list[tuple[str, int, bytes]] = []  # (send time, order, body)
+    humans: set[int] = set()
+    events = 0
+    for start, visitor, number in session_starts(params):
+        session = build_session(params, start, visitor, number)
+        if session.is_bot:  # crawlers are rejected: they would only measure the bot check
+            continue
+        humans.add(visitor)
+        for batch in session.batches:
+            sent = max(_event_time(event) for event in batch)
+            body = orjson.dumps({"sent_at": sent, "events": batch})
+            timed.append((sent, len(timed), body))
+            events += len(batch)
+    timed.sort()
+    return TrackerWorkload([body for _, _, body in timed], events, len(humans))
+
+
+def _event_time(event: dict) -> str:
+    data = event["data"]
+    return data.get("viewed_at") or data.get("clicked_at") or data["first_seen"]
