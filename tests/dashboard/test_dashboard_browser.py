@@ -272,6 +272,28 @@ def test_changing_the_range_updates_figures_and_chart(
     assert_page_shows(chrome, answers(service, owners.alice, "alice-qr", *custom))
 
 
+def test_the_comparison_with_the_previous_period_can_be_hidden(
+    chrome, service: str, owners: Owners, today: datetime
+) -> None:
+    first, last = last_days(today, 30)
+    sign_in(chrome, service, owners.alice)
+    wait_for_figures(chrome, "alice-card", first, last)
+    previous = answers(service, owners.alice, "alice-card", first, last)["summary"]["previous"]
+    status = chrome.find_element(By.ID, "status")
+    assert f"compared with {previous['from']} to {previous['to']}" in status.text
+    changes = chrome.find_elements(By.CSS_SELECTOR, "[data-change]")
+    assert all(change.is_displayed() for change in changes)
+
+    compare = chrome.find_element(By.CSS_SELECTOR, 'input[name="compare"]')
+    compare.click()
+    assert not any(change.is_displayed() for change in changes)
+    assert "compared with" not in status.text
+    figures = shown_metrics(chrome)
+    compare.click()
+    assert all(change.is_displayed() for change in changes)
+    assert shown_metrics(chrome) == figures
+
+
 def test_a_range_the_api_refuses_is_explained_not_sent(
     chrome, service: str, owners: Owners, today: datetime
 ) -> None:

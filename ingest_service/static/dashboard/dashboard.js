@@ -283,7 +283,8 @@
       ? " Figures computed " + current.latest_computed_at.slice(0, 16).replace("T", " ") + " UTC."
       : "";
     page.status.textContent = data.range.user_code + ": " + data.range.from + " to " +
-      data.range.to + ", compared with " + previous.from + " to " + previous.to + "." + computed;
+      data.range.to + (page.compare.checked
+        ? ", compared with " + previous.from + " to " + previous.to : "") + "." + computed;
     showProvisional(data.days);
     drawChart(data.days, data.range);
     fillDaysTable(data.days);
@@ -456,8 +457,12 @@
       context.fillRect(left, u.bbox.top, right - left, u.bbox.height);
       context.fillStyle = "#8a6100";
       context.font = Math.round(11 * devicePixelRatio) + "px system-ui, sans-serif";
-      context.textAlign = "right";
-      context.fillText("provisional", Math.min(right, u.bbox.left + u.bbox.width) - 4, u.bbox.top + 14 * devicePixelRatio);
+      // The label goes beside the band, on the side with room (today is usually the last day).
+      var roomOnLeft = left - u.bbox.left > 90 * devicePixelRatio;
+      context.textAlign = roomOnLeft ? "right" : "left";
+      var gap = 4 * devicePixelRatio;
+      context.fillText("provisional", roomOnLeft ? left - gap : right + gap,
+        u.bbox.top + 14 * devicePixelRatio);
       context.restore();
     };
   }
@@ -531,6 +536,7 @@
       chart: document.querySelector('[data-chart="daily"]'),
       provisionalNote: document.getElementById("provisional-note"),
       csv: document.querySelector('[data-export="csv"]'),
+      compare: document.getElementById("compare"),
       signOut: document.querySelector('[data-action="sign-out"]'),
     };
     page.signInForm.addEventListener("submit", function (event) {
@@ -547,6 +553,12 @@
       load();
     });
     page.userCode.addEventListener("change", load);
+    var compare = function () {
+      page.board.classList.toggle("comparing", page.compare.checked);
+      if (shown) show(shown);
+    };
+    page.compare.addEventListener("change", compare);
+    compare();
     var typing = null;
     [page.from, page.to].forEach(function (input) {
       input.addEventListener("change", function () {
