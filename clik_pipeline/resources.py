@@ -32,17 +32,28 @@ class ClikDatabase(ConfigurableResource):
         return self.database_url or database_url(ClikSettings(), start=True)
 
     @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        """An autocommit connection working as role clik_pipeline; open transactions with
-        `conn.transaction()`."""
+    def connect(self, component: str = "pipeline") -> Iterator[psycopg.Connection]:
+        """An autocommit connection working with the rights of `component` ("pipeline", or
+        "legacy_migrator" for the legacy migration); open transactions with
+        `conn.transaction()`.
+
+        With the component's own login (CLIK_PIPELINE_DATABASE_URL, ...) it is that login's,
+        nothing else; else the schema owner's connection switches to role clik_pipeline for
+        the session (the legacy migration switches per transaction itself)."""
+        login = None if self.database_url else getattr(ClikSettings(), f"{component}_database_url")
         with psycopg.connect(
-            self.url(), autocommit=True, application_name="clik_pipeline", connect_timeout=10
+            login or self.url(),
+            autocommit=True,
+            application_name=f"clik_{component}",
+            connect_timeout=10,
+            prepare_threshold=None,  # no prepared statements: PgBouncer's transaction pooling
         ) as conn:
-            try:
-                conn.execute("SET ROLE clik_pipeline")
-            except psycopg.errors.InvalidParameterValue as error:
-                raise ClikError(
-                    f"the database at {describe(conn.info.dsn)} has no role clik_pipeline: "
-                    "it is not migrated (run `clik db migrate`)"
-                ) from error
+            if login is None and component == "pipeline":
+                try:
+                    conn.execute("SET ROLE clik_pipeline")
+                except psycopg.errors.InvalidParameterValue as error:
+                    raise ClikError(
+                        f"the database at {describe(conn.info.dsn)} has no role clik_pipeline: "
+                        "it is not migrated (run `clik db migrate`)"
+                    ) from error
             yield conn

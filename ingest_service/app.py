@@ -27,14 +27,18 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        url = database_url(settings)
+        primary = settings.ingest_database_url or database_url(settings)
         app.state.ingest_pool = await open_pool(
-            url,
-            settings.ingest_role,
+            primary,
+            "ingest",
             settings,
             autocommit=True,  # each unit of work opens the transaction it needs
         )
-        app.state.reader_pool = await open_pool(url, "clik_reader", settings)  # owner API
+        # The owner API reads a replica when one is named, else the primary.
+        reader_url = (
+            settings.read_database_url or settings.reader_database_url or database_url(settings)
+        )
+        app.state.reader_pool = await open_pool(reader_url, "reader", settings)
         app.state.group_commit = GroupCommitter(app.state.ingest_pool, settings)
         try:
             yield

@@ -1,9 +1,10 @@
-"""Connection pools, one per database role, and the bounded way the routes use them.
+"""Connection pools, one per component, and the bounded way the routes use them.
 
-Every pool connects with the schema owner's URL and switches to its component's role once per
-connection (SET ROLE), so each route works with exactly that role's privileges. Adding a pool
-for another role (e.g. `clik_reader` for the owner API) is one more `open_pool(...)` in the
-app's lifespan and a dependency that returns it.
+A pool connects with the component's own login (CLIK_INGEST_DATABASE_URL, ...) or, unset, the
+schema owner's URL. Nothing is set for a session: every transaction starts with
+`transaction_settings` (its role, timeouts and time zone, for that transaction only) and no
+statement is prepared on the server, so the pools work unchanged through PgBouncer in
+transaction pooling mode.
 
 Whatever goes wrong with the database (down, restarting, stalled without answering, out of
 connections) becomes `DatabaseUnavailable` within a bounded time, which the app answers with
@@ -15,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from importlib.resources import files
 from typing import TypeVar
 
 import psycopg
-from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
 from ingest_service.settings import IngestSettings
@@ -42,28 +43,35 @@ class DatabaseUnavailable(Exception):
     """PostgreSQL is down, stalled or out of connections: the client should retry later."""
 
 
+TRANSACTION_SETTINGS = (
+    files("ingest_service.queries").joinpath("transaction_settings.sql").read_bytes()
+)
+
+
+def transaction_settings(role: str | None, settings: IngestSettings) -> dict[str, str | None]:
+    """Parameters of TRANSACTION_SETTINGS: `role` (None: the login's own) and the bounds."""
+    return {
+        "role": role,
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        # a transaction left open is ended by PostgreSQL itself: it never holds locks for long
+        "idle_timeout": str(settings.db_statement_timeout_ms * 2),
+    }
+
+
 async def open_pool(
     url: str,
-    role: str | None,
+    name: str,
     settings: IngestSettings,
     *,
     autocommit: bool = False,
 ) -> AsyncConnectionPool:
-    """An open pool whose connections act as `role` (the URL's own role when None).
+    """An open pool of connections to `url`.
 
     `autocommit`: each statement is its own transaction unless the caller opens one.
 
     It does not wait for the database: the service starts, answers 503 while PostgreSQL is
     away, and reconnects when it returns.
     """
-
-    async def configure(conn: psycopg.AsyncConnection) -> None:
-        await conn.set_autocommit(True)  # a session setting, outside any transaction
-        if role:
-            await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-        await conn.set_autocommit(autocommit)
-
-    statement_timeout = settings.db_statement_timeout_ms
     pool = AsyncConnectionPool(
         url,
         min_size=settings.db_pool_min_size,
@@ -77,18 +85,14 @@ async def open_pool(
         max_waiting=settings.db_pool_max_size * 8,
         kwargs={
             "connect_timeout": settings.db_connect_timeout_s,
-            "application_name": f"clik-ingest ({role or 'owner'})",
-            # Server-side bounds: a stuck statement or a transaction left open is ended by
-            # PostgreSQL itself, so it never holds session locks for long.
-            "options": (
-                f"-c statement_timeout={statement_timeout}"
-                f" -c idle_in_transaction_session_timeout={statement_timeout * 2}"
-                " -c timezone=UTC"
-            ),
+            "application_name": f"clik-{name}",
+            "autocommit": autocommit,
+            # Server-side prepared statements live in a server session, which PgBouncer's
+            # transaction pooling shares between clients.
+            "prepare_threshold": None,
         },
-        configure=configure,
         open=False,
-        name=f"clik-{role or 'owner'}",
+        name=f"clik-{name}",
     )
     await pool.open(wait=False)
     return pool

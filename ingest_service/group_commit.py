@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
-from ingest_service.database import DatabaseUnavailable, run_unit
+from ingest_service.database import DatabaseUnavailable, run_unit, transaction_settings
 from ingest_service.events import TimeWindow
 from ingest_service.plan import Outcome, WritePlan
 from ingest_service.settings import IngestSettings
@@ -52,6 +52,7 @@ class GroupCommitter:
     def __init__(self, pool: AsyncConnectionPool, settings: IngestSettings) -> None:
         self._pool = pool
         self._settings = settings
+        self._transaction_settings = transaction_settings(settings.ingest_role, settings)
         self._queue: deque[_Queued] = deque()
         self._queued_events = 0
         self._arrived = asyncio.Event()
@@ -119,7 +120,9 @@ class GroupCommitter:
         windows = [queued.window for queued in group]
         try:
             outcomes = await run_unit(
-                self._pool, self._settings, lambda conn: write_group(conn, plans, windows)
+                self._pool,
+                self._settings,
+                lambda conn: write_group(conn, plans, windows, self._transaction_settings),
             )
         except DatabaseUnavailable as error:
             for queued in group:

@@ -9,17 +9,17 @@
     GET /api/analytics/stats/user-codes     the owner's user codes (no parameters)
 
 All but the last take `user_code`, `from` and `to` (UTC days, both included; at most 366 days),
-and all take `Authorization: Bearer <token>` (`clik owner add`). Each request is one transaction on a
-connection working as `clik_reader`: the token is checked against the stored hash (constant
-time), the owner is set for that transaction only (`set_config(..., true)`), and the query reads
-the daily tables, where PostgreSQL row-level security shows only the owner's user codes. A user
-code the owner does not hold (someone else's, or nobody's) answers 404 alike.
+and all take `Authorization: Bearer <token>` (`clik owner add`). Each request is one transaction
+working as `clik_reader` (taken for that transaction), which hands PostgreSQL the token itself
+(`set_config('clik.owner_token', ..., true)`): the row-level-security policies derive the owner
+from the token's hash (sql/0050), so no SQL running as clik_reader can read another owner's rows
+without that owner's token. A user code the owner does not hold (someone else's, or nobody's)
+answers 404 alike.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -34,8 +34,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from clik.owners import MAX_USER_CODE_LENGTH, token_matches, token_owner
-from ingest_service.database import run_unit
+from clik.owners import MAX_USER_CODE_LENGTH, token_owner
+from ingest_service.database import TRANSACTION_SETTINGS, run_unit, transaction_settings
 from ingest_service.responses import json_response
 from ingest_service.schemas import DaysAnswer, ErrorBody, OwnerUserCodes, RangeSummary
 from ingest_service.settings import IngestSettings
@@ -56,8 +56,8 @@ def _query(name: str) -> bytes:
     return files("ingest_service.queries").joinpath(name).read_bytes()
 
 
-TOKEN_HASH = _query("owner_token_hash.sql")
-SET_OWNER = _query("owner_set_current.sql")
+USE_TOKEN = _query("owner_use_token.sql")
+SIGNED_IN = _query("owner_signed_in.sql")
 USER_CODE_OWNED = _query("owner_user_code_owned.sql")
 DAILY_USER_STATS = _query("owner_daily_user_stats.sql")
 SHARE_CODE_STATS = _query("owner_share_code_stats.sql")
@@ -67,6 +67,7 @@ USER_CODES = _query("owner_user_codes.sql")
 RANGE_SUMMARY = _query("owner_range_summary.sql")
 DAYS = _query("owner_days.sql")
 
+READER_ROLE = "clik_reader"
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="clik"'}
 
 
@@ -260,12 +261,12 @@ async def click_targets(
     responses={code: ERRORS[code] for code in (401, 503)},
 )
 async def user_codes(settings: Settings, pool: ReaderPool, credentials: BearerToken) -> Response:
-    owner_id, token = _owner(credentials)
+    token = _bearer_token(credentials)
 
     async def read(conn: psycopg.AsyncConnection) -> list[str] | None:
         async with conn.pipeline():
             async with conn.transaction():
-                if not await _authenticate(conn, owner_id, token):
+                if not await _authenticate(conn, token, settings):
                     return None
                 cursor = await conn.execute(USER_CODES)
             return [row[0] for row in await cursor.fetchall()]
@@ -293,12 +294,10 @@ async def summary(
     from_day: FromDay = None,
     to: ToDay = None,
 ) -> Response:
-    owner_id, token = _owner(credentials)
+    token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to)
     params = wanted.params | {"previous_first": wanted.first - timedelta(wanted.days)}
-    rows = await _read_owned_user_code(
-        settings, pool, owner_id, token, wanted, RANGE_SUMMARY, params
-    )
+    rows = await _read_owned_user_code(settings, pool, token, wanted, RANGE_SUMMARY, params)
     periods = {row.pop("period"): row for row in rows}
     return json_response(
         {
@@ -327,28 +326,27 @@ async def days(
     from_day: FromDay = None,
     to: ToDay = None,
 ) -> Response:
-    owner_id, token = _owner(credentials)
+    token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to)
-    rows = await _read_owned_user_code(settings, pool, owner_id, token, wanted, DAYS, wanted.params)
+    rows = await _read_owned_user_code(settings, pool, token, wanted, DAYS, wanted.params)
     return json_response(
         {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows}
     )
 
 
-def _owner(credentials: HTTPAuthorizationCredentials | None) -> tuple[uuid.UUID, str]:
-    """The owner id a bearer token names, and the token; raises 401 for a malformed one."""
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer token; raises 401 when there is none or it is malformed (no database work
+    for a token that cannot be anybody's)."""
     if credentials is None:
         raise HTTPException(401, "missing bearer token", UNAUTHORIZED_HEADERS)
-    owner_id = token_owner(credentials.credentials)
-    if owner_id is None:
+    if token_owner(credentials.credentials) is None:
         raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
-    return owner_id, credentials.credentials
+    return credentials.credentials
 
 
 async def _read_owned_user_code(
     settings: IngestSettings,
     pool: AsyncConnectionPool,
-    owner_id: uuid.UUID,
     token: str,
     wanted: StatsRequest,
     query: bytes,
@@ -361,7 +359,7 @@ async def _read_owned_user_code(
     async def read(conn: psycopg.AsyncConnection) -> tuple[bool, list[dict[str, Any]]] | None:
         async with conn.pipeline():
             async with conn.transaction():
-                if not await _authenticate(conn, owner_id, token):
+                if not await _authenticate(conn, token, settings):
                     return None
                 owned = await conn.execute(USER_CODE_OWNED, {"user_code": wanted.user_code})
                 cursor = conn.cursor(row_factory=dict_row)
@@ -387,22 +385,17 @@ async def _answer(
     from_day: str | None,
     to_day: str | None,
 ) -> Response:
-    if credentials is None:
-        raise HTTPException(401, "missing bearer token", UNAUTHORIZED_HEADERS)
-    token = credentials.credentials
-    owner_id = token_owner(token)
-    if owner_id is None:
-        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to_day)
 
     async def read(conn: psycopg.AsyncConnection) -> list[dict[str, Any]] | None:
-        return await read_owned_rows(conn, owner_id, token, query, wanted)
+        return await read_owned_rows(conn, settings, token, query, wanted)
 
     rows = await run_unit(pool, settings, read)
     if rows is None:
         raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
     if rows == [] and not await run_unit(
-        pool, settings, lambda conn: owns_user_code(conn, owner_id, token, wanted.user_code)
+        pool, settings, lambda conn: owns_user_code(conn, settings, token, wanted.user_code)
     ):
         raise HTTPException(404, f"user code {wanted.user_code!r} is not one of yours")
     return json_response(
@@ -412,7 +405,7 @@ async def _answer(
 
 async def read_owned_rows(
     conn: psycopg.AsyncConnection,
-    owner_id: uuid.UUID,
+    settings: IngestSettings,
     token: str,
     query: bytes,
     wanted: StatsRequest,
@@ -422,7 +415,7 @@ async def read_owned_rows(
     check, and the owner, the query and COMMIT go together, so two round trips in all."""
     async with conn.pipeline():
         async with conn.transaction():
-            if not await _authenticate(conn, owner_id, token):
+            if not await _authenticate(conn, token, settings):
                 return None
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(query, wanted.params)
@@ -430,27 +423,29 @@ async def read_owned_rows(
 
 
 async def owns_user_code(
-    conn: psycopg.AsyncConnection, owner_id: uuid.UUID, token: str, user_code: str
+    conn: psycopg.AsyncConnection, settings: IngestSettings, token: str, user_code: str
 ) -> bool:
     """Whether the token's owner holds `user_code`, as row-level security shows it."""
     async with conn.pipeline():
         async with conn.transaction():
-            if not await _authenticate(conn, owner_id, token):
+            if not await _authenticate(conn, token, settings):
                 return False
             cursor = await conn.execute(USER_CODE_OWNED, {"user_code": user_code})
         row = await cursor.fetchone()
         return bool(row and row[0])
 
 
-async def _authenticate(conn: psycopg.AsyncConnection, owner_id: uuid.UUID, token: str) -> bool:
-    """Checks the token against its owner's stored hash and, when it matches, makes that owner
-    the current one for this transaction."""
-    cursor = await conn.execute(TOKEN_HASH, {"owner_id": owner_id})
+async def _authenticate(
+    conn: psycopg.AsyncConnection, token: str, settings: IngestSettings
+) -> bool:
+    """Starts the transaction as clik_reader and hands PostgreSQL the token for it: the
+    row-level-security policies derive the owner from the token themselves (sql/0050), so
+    nothing here decides what is visible. True when the token names an active owner."""
+    await conn.execute(TRANSACTION_SETTINGS, transaction_settings(READER_ROLE, settings))
+    await conn.execute(USE_TOKEN, {"token": token})
+    cursor = await conn.execute(SIGNED_IN)
     row = await cursor.fetchone()
-    if not token_matches(token, row[0] if row else None):
-        return False
-    await conn.execute(SET_OWNER, {"owner_id": str(owner_id)})
-    return True
+    return bool(row and row[0])
 
 
 def parse_request(user_code: str | None, from_day: str | None, to_day: str | None) -> StatsRequest:

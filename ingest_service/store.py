@@ -27,6 +27,7 @@ from importlib.resources import files
 import orjson
 import psycopg
 
+from ingest_service.database import TRANSACTION_SETTINGS
 from ingest_service.events import Click, PageView, TimeWindow
 from ingest_service.plan import OTHER_USER_CODE, Outcome, SessionRow, WritePlan
 
@@ -53,12 +54,18 @@ class _Share:
 
 
 async def write_group(
-    conn: psycopg.AsyncConnection, plans: list[WritePlan], windows: list[TimeWindow]
+    conn: psycopg.AsyncConnection,
+    plans: list[WritePlan],
+    windows: list[TimeWindow],
+    transaction_settings: dict[str, str | None] | None = None,
 ) -> list[Outcome]:
-    """Writes the plans in one transaction; returns their outcomes, in order, once it
-    committed. The plans are left untouched, so the same plans may be written again."""
+    """Writes the plans in one transaction (with `transaction_settings`, see database.py);
+    returns their outcomes, in order, once it committed. The plans are left untouched, so the
+    same plans may be written again."""
     shares = _shares_by_session(plans)
     async with conn.transaction():
+        if transaction_settings is not None:
+            await conn.execute(TRANSACTION_SETTINGS, transaction_settings)
         stored = await _lock_sessions(conn, shares)
         _reject_other_user_codes(shares, stored)
         page_views = _first_of_each_id(shares, "page_views")

@@ -114,7 +114,7 @@ def analytics_events_archive(
             f"{run.taken} moved so far"
         )
 
-    with database.connect() as conn:
+    with database.connect("legacy_migrator") as conn:
         run = migrate(
             conn,
             chunk_size=config.chunk_size,

@@ -15,10 +15,13 @@ import pytest
 from psycopg import sql
 
 from clik.database import with_database
+from clik.owners import hash_token
 from tests.conftest import create_database, drop_database
 
 OWNER_A = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 OWNER_B = uuid.UUID("00000000-0000-0000-0000-00000000000b")
+# The policies find the owner from the token set for the transaction (sql/0050).
+TOKENS = {OWNER_A: "clik-test-token-a", OWNER_B: "clik-test-token-b"}
 
 ROLES = ("clik_ingest", "clik_pipeline", "clik_reader")
 
@@ -124,7 +127,7 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
 
 SEED_ROWS = [
     "INSERT INTO analytics_owners (owner_id, name, token_hash) "
-    "VALUES (%(a)s, 'owner a', 'hash-a'), (%(b)s, 'owner b', 'hash-b')",
+    "VALUES (%(a)s, 'owner a', %(hash_a)s), (%(b)s, 'owner b', %(hash_b)s)",
     "INSERT INTO user_code_owners VALUES (%(a)s, 'u1'), (%(a)s, 'u2'), (%(b)s, 'u3')",
     "INSERT INTO analytics_page_views (id, session_id, user_code, page_type, viewed_at) "
     "VALUES (gen_random_uuid(), 's1', 'u1', 'home', now())",
@@ -159,7 +162,11 @@ def matrix_url(server_url: str, template_database: str) -> Iterator[str]:
     url = with_database(server_url, name)
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in SEED_ROWS:
-            conn.execute(statement, {"a": OWNER_A, "b": OWNER_B})
+            conn.execute(
+                statement,
+                {"a": OWNER_A, "b": OWNER_B}
+                | {f"hash_{n}": hash_token(TOKENS[o]) for n, o in (("a", OWNER_A), ("b", OWNER_B))},
+            )
         for user_code in ("u1", "u2", "u3"):
             for statement in SEED_DAILY_ROWS:
                 conn.execute(statement, {"u": user_code})
@@ -178,12 +185,14 @@ def matrix_conn(matrix_url: str) -> Iterator[psycopg.Connection]:
 def run_as(
     conn: psycopg.Connection, role: str, statement: str, owner: uuid.UUID | None = OWNER_A
 ) -> tuple[int, list]:
-    """Runs statement as role (with `owner` set for the transaction); rolls everything back.
-    Returns the rows affected or seen, and the rows a SELECT returned."""
+    """Runs statement as role (with `owner`'s token set for the transaction; an owner without
+    one sets a token nobody holds); rolls everything back. Returns the rows affected or seen,
+    and the rows a SELECT returned."""
     with conn.transaction(force_rollback=True):
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
         if owner is not None:
-            conn.execute("SELECT set_config('clik.owner_id', %s, true)", [str(owner)])
+            token = TOKENS.get(owner, "clik-nobodys-token")
+            conn.execute("SELECT set_config('clik.owner_token', %s, true)", [token])
         cursor = conn.execute(statement)
         rows = cursor.fetchall() if cursor.description else []
         return cursor.rowcount, rows

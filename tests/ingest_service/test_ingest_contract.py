@@ -366,10 +366,25 @@ async def test_cors_any_origin_without_credentials(client) -> None:
     assert posted.headers["access-control-expose-headers"] == "Retry-After"
 
 
-async def test_the_service_writes_as_clik_ingest(client) -> None:
+async def test_the_service_writes_as_clik_ingest(client, conn: psycopg.Connection) -> None:
+    """Each write transaction takes role clik_ingest and UTC for itself (nothing is set for
+    the pooled session, which PgBouncer may share): a trigger refuses any other writer."""
+    conn.execute(
+        """
+        CREATE FUNCTION test_writer_is_ingest() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_user <> 'clik_ingest' OR current_setting('TimeZone') <> 'UTC' THEN
+                RAISE EXCEPTION 'written as % in %', current_user, current_setting('TimeZone');
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_writer_is_ingest BEFORE INSERT ON analytics_page_views
+            FOR EACH ROW EXECUTE FUNCTION test_writer_is_ingest();
+        """
+    )
+    answer = await client.post(INGEST, json=batch(session_event("s1"), page_view("s1")))
+    assert answer.json()["accepted"] == 2
     pool = client._transport.app.state.ingest_pool
-    async with pool.connection() as conn:
-        row = await (
-            await conn.execute("SELECT current_user, current_setting('TimeZone')")
-        ).fetchone()
-    assert row == ("clik_ingest", "UTC")
+    async with pool.connection() as pooled:  # and the session itself keeps nothing of it
+        row = await (await pooled.execute("SELECT current_user = session_user")).fetchone()
+    assert row == (True,)

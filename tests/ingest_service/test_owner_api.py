@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from clik.owners import add_owner, hash_token, revoke_owner
 from ingest_service.app import create_app
+from ingest_service.database import TRANSACTION_SETTINGS, transaction_settings
 from ingest_service.settings import IngestSettings
 from tests.ingest_service.conftest import started_client
 
@@ -326,10 +327,14 @@ async def test_injection_attempts_in_every_parameter_are_inert(
 
 
 async def backend_and_owner(pool: AsyncConnectionPool) -> tuple[int, str | None, int]:
-    """The pooled connection's server process, its owner setting, and the rows it shows."""
+    """The pooled connection's server process, the token it holds, and the rows a new
+    clik_reader transaction on it shows without a token of its own."""
     async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            TRANSACTION_SETTINGS, transaction_settings("clik_reader", IngestSettings())
+        )
         cursor = await conn.execute(
-            "SELECT pg_backend_pid(), current_setting('clik.owner_id', true), "
+            "SELECT pg_backend_pid(), current_setting('clik.owner_token', true), "
             "(SELECT count(*) FROM analytics_daily_user_stats)"
         )
         row = await cursor.fetchone()
@@ -367,5 +372,5 @@ async def test_a_failed_token_check_leaves_no_owner_on_the_connection(
         assert (await get(client, owners.alice)).status_code == 200
         assert (await get(client, forged(owners.alice, secret="A" * 43))).status_code == 401
         async with app.state.reader_pool.connection() as conn:
-            cursor = await conn.execute("SELECT current_setting('clik.owner_id', true)")
+            cursor = await conn.execute("SELECT current_setting('clik.owner_token', true)")
             assert (await cursor.fetchone())[0] in (None, "")

@@ -20,9 +20,8 @@ from ingest_service.owner_routes import (
     CLICK_TARGET_STATS,
     DAILY_USER_STATS,
     PAGE_STATS,
-    SET_OWNER,
     SHARE_CODE_STATS,
-    TOKEN_HASH,
+    USE_TOKEN,
 )
 from tests.conftest import create_database, drop_database
 
@@ -41,14 +40,18 @@ OTHER_OWNERS = 50
 
 
 def as_reader(
-    conn: psycopg.Connection, owner: uuid.UUID | None, statement: Any, params: Any = None
+    conn: psycopg.Connection, token: str | None, statement: Any, params: Any = None
 ) -> list:
-    """Runs one statement as clik_reader with `owner` set for that transaction only."""
+    """Runs one statement as clik_reader with an owner's `token` set for that transaction
+    only, as the owner API does."""
     with conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL ROLE clik_reader")
-        if owner is not None:
-            conn.execute(SET_OWNER, {"owner_id": str(owner)})
+        if token is not None:
+            conn.execute(USE_TOKEN, {"token": token})
         return conn.execute(statement, params).fetchall()
+
+
+TOKENS: dict[str, str] = {}  # owner name -> token, of the module's sized database
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +81,10 @@ def sized_url(server_url: str, template_database: str) -> Iterator[str]:
             FROM analytics_daily_user_stats;
             """.replace("%(codes)s", str(USER_CODES))
         )
-        add_owner(conn, "alice", ["u1", "u2"])
+        TOKENS["alice"] = add_owner(conn, "alice", ["u1", "u2"])[1]
         for owner in range(OTHER_OWNERS):
             codes = [f"u{code}" for code in range(3 + owner, USER_CODES + 1, OTHER_OWNERS)]
-            add_owner(conn, f"owner {owner}", codes)
+            TOKENS[f"owner {owner}"] = add_owner(conn, f"owner {owner}", codes)[1]
         conn.execute("ANALYZE")
     try:
         yield url
@@ -101,6 +104,10 @@ def owner_id(conn: psycopg.Connection, name: str) -> uuid.UUID:
     return row[0]
 
 
+def owner_token(name: str) -> str:
+    return TOKENS[name]
+
+
 # --- owners apart, in SQL -------------------------------------------------------------------
 
 
@@ -108,7 +115,7 @@ def owner_id(conn: psycopg.Connection, name: str) -> uuid.UUID:
 def test_in_sql_an_owner_never_sees_another_owners_rows(
     sized: psycopg.Connection, table: str
 ) -> None:
-    alice = owner_id(sized, "alice")
+    alice = owner_token("alice")
     seen = as_reader(
         sized, alice, sql.SQL("SELECT DISTINCT user_code FROM {}").format(sql.Identifier(table))
     )
@@ -125,21 +132,41 @@ def test_in_sql_the_reader_cannot_touch_owners_or_reset_the_owner_for_good(
 ) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         as_reader(sized, None, "SELECT token_hash FROM analytics_owners")
-    alice = owner_id(sized, "alice")
+    alice = owner_token("alice")
     as_reader(sized, alice, "SELECT 1")
     # set_config(..., true) ended with its transaction.
     assert as_reader(sized, None, "SELECT count(*) FROM analytics_daily_user_stats") == [(0,)]
 
 
-def test_token_hashes_come_only_through_the_definer_function(conn: psycopg.Connection) -> None:
+def test_only_the_token_itself_names_an_owner_inside_postgresql(
+    conn: psycopg.Connection,
+) -> None:
+    """The attacks of SQL running as clik_reader: naming an owner by id, presenting the stored
+    hash, a revoked or altered token, the old hash function (role changes: test_logins.py)."""
     _, token = add_owner(conn, "carol", ["c1"])
+    _, other = add_owner(conn, "dan", ["d1"])
+    conn.execute(
+        "INSERT INTO analytics_daily_user_stats (user_code, date, total_sessions,"
+        " total_page_views, total_clicks, unique_share_codes)"
+        " VALUES ('c1', '2026-11-01', 1, 1, 1, '{}'), ('d1', '2026-11-01', 2, 2, 2, '{}')"
+    )
+    everything = "SELECT user_code FROM analytics_daily_user_stats ORDER BY 1"
     carol = token_owner(token)
-    assert as_reader(conn, None, TOKEN_HASH, {"owner_id": carol}) == [(hash_token(token),)]
-    assert as_reader(conn, None, TOKEN_HASH, {"owner_id": uuid.uuid4()}) == [(None,)]
+    assert as_reader(conn, token, everything) == [("c1",)]
+    assert as_reader(conn, other, everything) == [("d1",)]
+    assert as_reader(conn, None, everything) == []
+    assert as_reader(conn, hash_token(token), everything) == []  # the hash is no token
+    assert as_reader(conn, token + "x", everything) == []
+    with conn.transaction(force_rollback=True):  # the old mechanism: an owner id by hand
+        conn.execute("SET LOCAL ROLE clik_reader")
+        conn.execute("SELECT set_config('clik.owner_id', %s, true)", [str(carol)])
+        assert conn.execute(everything).fetchall() == []
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET LOCAL ROLE clik_reader")
+        with pytest.raises(psycopg.errors.UndefinedFunction):  # no hash to be had any more
+            conn.execute("SELECT owner_token_hash(%s)", [carol])
     revoke_owner(conn, "carol")
-    assert as_reader(conn, None, TOKEN_HASH, {"owner_id": carol}) == [(None,)]
-    # Revocation also removed carol's user codes, so RLS alone shows her nothing now.
-    assert as_reader(conn, carol, "SELECT * FROM user_code_owners") == []
+    assert as_reader(conn, token, everything) == []
 
 
 def test_only_a_hash_of_the_token_is_stored(conn: psycopg.Connection) -> None:
@@ -160,7 +187,7 @@ def plan_nodes(plan: dict) -> Iterator[dict]:
 
 
 def scans_of(
-    conn: psycopg.Connection, owner: uuid.UUID, statement: Any, params: Any, table: str
+    conn: psycopg.Connection, owner: str, statement: Any, params: Any, table: str
 ) -> list[dict]:
     explained = as_reader(conn, owner, b"EXPLAIN (FORMAT JSON) " + statement, params)
     nodes = list(plan_nodes(explained[0][0][0]["Plan"]))
@@ -177,7 +204,7 @@ def scans_of(
 
 @pytest.mark.parametrize("table", QUERIES)
 def test_the_api_queries_use_the_daily_indexes(sized: psycopg.Connection, table: str) -> None:
-    alice = owner_id(sized, "alice")
+    alice = owner_token("alice")
     scans = scans_of(sized, alice, QUERIES[table], {"user_code": "u1", **RANGE}, table)
     types = {node["Node Type"] for node in scans}
     assert "Seq Scan" not in types, scans
@@ -187,7 +214,7 @@ def test_the_api_queries_use_the_daily_indexes(sized: psycopg.Connection, table:
 @pytest.mark.parametrize("table", QUERIES)
 def test_the_policy_alone_uses_an_index(sized: psycopg.Connection, table: str) -> None:
     """No user_code in the query: only the policy's ownership subquery narrows the rows."""
-    alice = owner_id(sized, "alice")
+    alice = owner_token("alice")
     statement = sql.SQL("SELECT * FROM {}").format(sql.Identifier(table)).as_bytes(sized)
     scans = scans_of(sized, alice, statement, None, table)
     types = {node["Node Type"] for node in scans}
