@@ -1,4 +1,4 @@
-"""`clik db up | migrate | stop`."""
+"""`clik db up | migrate | stop | logins`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,25 @@ def stop() -> None:
         click.echo(f"embedded PostgreSQL stopped ({server.pgdata})", err=True)
     else:
         click.echo(f"embedded PostgreSQL was not running ({server.pgdata})", err=True)
+
+
+@db.command()
+def logins() -> None:
+    """Create each component's own login role (or give it a new password) and print the
+    `export CLIK_<COMPONENT>_DATABASE_URL=...` lines that make the components use them.
+
+    Run it as the schema owner (CLIK_DATABASE_URL, or the embedded server); the role needs
+    CREATEROLE. Each login holds only its component's rights, so no component needs the schema
+    owner at run time. Running it again rotates the passwords.
+    """
+    import shlex
+
+    from clik.logins import create_logins, login_name, setting_name
+
+    url = _migrated_database()
+    for component, login_url in create_logins(url).items():
+        click.echo(f"login {login_name(component)} ready", err=True)
+        click.echo(f"export {setting_name(component)}={shlex.quote(login_url)}")
 
 
 def _migrated_database() -> str:

@@ -115,6 +115,7 @@ class _Database:
     dagster_url: str
     home: Path
     embedded: EmbeddedServer | None  # the server we started, to stop it again
+    logins: dict[str, str]  # CLIK_<COMPONENT>_DATABASE_URL -> the component's own login
 
     @classmethod
     def up(cls) -> _Database:
@@ -137,13 +138,14 @@ class _Database:
             click.echo(f"embedded PostgreSQL running (data in {settings.pgdata})", err=True)
         applied = migrate(url)
         click.echo(f"migrations: {len(applied)} applied", err=True)
+        logins = _component_logins(url)
 
         dagster_url = os.environ.get("CLIK_DAGSTER_DATABASE_URL")
         if not dagster_url:
             name = f"{_database_name(url)}_dagster"
             _create_database(url, name)
             dagster_url = sqlalchemy_url(with_database(url, name))
-        return cls(url, dagster_url, settings.home.resolve(), started)
+        return cls(url, dagster_url, settings.home.resolve(), started, logins)
 
     def environment(self) -> dict[str, str]:
         dagster_home = self.home / "dagster"
@@ -155,12 +157,27 @@ class _Database:
             "CLIK_DATABASE_URL": self.url,
             "CLIK_DAGSTER_DATABASE_URL": self.dagster_url,
             "DAGSTER_HOME": str(dagster_home),
+            **self.logins,
         }
 
     def down(self) -> None:
         if self.embedded is not None:
             self.embedded.stop()
             click.echo("embedded PostgreSQL stopped", err=True)
+
+
+def _component_logins(url: str) -> dict[str, str]:
+    """Each component's own login, so that none runs as the schema owner: the ones given in
+    the environment, the others created (or given new passwords) now."""
+    from clik.logins import COMPONENTS, create_logins, setting_name
+
+    given = {setting_name(c): os.environ[setting_name(c)] for c in COMPONENTS
+             if os.environ.get(setting_name(c))}  # fmt: skip
+    if len(given) == len(COMPONENTS):
+        return given
+    created = {setting_name(component): url for component, url in create_logins(url).items()}
+    click.echo(f"components log in as their own roles: {', '.join(sorted(created))}", err=True)
+    return created | given
 
 
 def _database_name(url: str) -> str:
