@@ -132,6 +132,27 @@ class EmbeddedServer:
             self._create_database(DEFAULT_DATABASE)
         return self.url()
 
+    def start_as_standby_of(self, primary: EmbeddedServer) -> str:
+        """Makes this new cluster a streaming replica of the running `primary` (pg_basebackup
+        -R: a copy of its data directory that then follows its WAL, read-only) and starts it;
+        returns its URL. What CLIK_READ_DATABASE_URL points the owner API at."""
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if not (self.pgdata / "PG_VERSION").exists():
+                self.pgdata.mkdir(mode=0o700, exist_ok=True)
+                self._hand_to_server_user(self.pgdata)
+                self._run(
+                    binaries() / "pg_basebackup",
+                    "--pgdata", str(self.pgdata),
+                    "--host", str(primary.socket_dir),
+                    "--port", str(PORT),
+                    "--username", SUPERUSER,
+                    "--write-recovery-conf",  # standby.signal + primary_conninfo
+                    "--wal-method", "stream",
+                    "--checkpoint", "fast",
+                )  # fmt: skip
+        return self.start()
+
     def stop(self) -> bool:
         """Stops the server; False when it was not running."""
         with self._lock():

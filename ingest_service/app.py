@@ -68,7 +68,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         allow_credentials=False,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization"],
-        expose_headers=["Retry-After"],  # the tracker backs off as told, from any origin
+        # the tracker backs off as told, from any origin; a replica says how fresh it is
+        expose_headers=["Retry-After", owner_routes.REPLAYED_AT_HEADER],
         max_age=86400,
     )
     routes.add_ingest_route(app)

@@ -68,6 +68,7 @@ RANGE_SUMMARY = _query("owner_range_summary.sql")
 DAYS = _query("owner_days.sql")
 
 READER_ROLE = "clik_reader"
+REPLAYED_AT_HEADER = "X-Clik-Replica-Replayed-At"
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="clik"'}
 
 
@@ -263,18 +264,19 @@ async def click_targets(
 async def user_codes(settings: Settings, pool: ReaderPool, credentials: BearerToken) -> Response:
     token = _bearer_token(credentials)
 
-    async def read(conn: psycopg.AsyncConnection) -> list[str] | None:
+    async def read(conn: psycopg.AsyncConnection) -> tuple[list[str], SignedIn] | None:
         async with conn.pipeline():
             async with conn.transaction():
-                if not await _authenticate(conn, token, settings):
+                if not (signed := await _authenticate(conn, token, settings)):
                     return None
                 cursor = await conn.execute(USER_CODES)
-            return [row[0] for row in await cursor.fetchall()]
+            return [row[0] for row in await cursor.fetchall()], signed
 
-    codes = await run_unit(pool, settings, read)
-    if codes is None:
+    result = await run_unit(pool, settings, read)
+    if result is None:
         raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
-    return json_response({"user_codes": codes})
+    codes, signed = result
+    return json_response({"user_codes": codes}, headers=signed.headers)
 
 
 @router.get(
@@ -297,7 +299,7 @@ async def summary(
     token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to)
     params = wanted.params | {"previous_first": wanted.first - timedelta(wanted.days)}
-    rows = await _read_owned_user_code(settings, pool, token, wanted, RANGE_SUMMARY, params)
+    rows, signed = await _read_owned_user_code(settings, pool, token, wanted, RANGE_SUMMARY, params)
     periods = {row.pop("period"): row for row in rows}
     return json_response(
         {
@@ -306,7 +308,8 @@ async def summary(
             "to": wanted.last,
             "current": periods["current"],
             "previous": periods["previous"],
-        }
+        },
+        headers=signed.headers,
     )
 
 
@@ -328,9 +331,10 @@ async def days(
 ) -> Response:
     token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to)
-    rows = await _read_owned_user_code(settings, pool, token, wanted, DAYS, wanted.params)
+    rows, signed = await _read_owned_user_code(settings, pool, token, wanted, DAYS, wanted.params)
     return json_response(
-        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows}
+        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows},
+        headers=signed.headers,
     )
 
 
@@ -351,29 +355,31 @@ async def _read_owned_user_code(
     wanted: StatsRequest,
     query: bytes,
     params: dict[str, Any],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], SignedIn]:
     """The query's rows, when the token is valid and its owner holds the user code; raises
     401 or 404 otherwise. The ownership check shares the query's transaction, which matters
     for queries that answer rows (zeros) whatever row-level security hides."""
 
-    async def read(conn: psycopg.AsyncConnection) -> tuple[bool, list[dict[str, Any]]] | None:
+    async def read(
+        conn: psycopg.AsyncConnection,
+    ) -> tuple[bool, list[dict[str, Any]], SignedIn] | None:
         async with conn.pipeline():
             async with conn.transaction():
-                if not await _authenticate(conn, token, settings):
+                if not (signed := await _authenticate(conn, token, settings)):
                     return None
                 owned = await conn.execute(USER_CODE_OWNED, {"user_code": wanted.user_code})
                 cursor = conn.cursor(row_factory=dict_row)
                 await cursor.execute(query, params)
             row = await owned.fetchone()
-            return bool(row and row[0]), await cursor.fetchall()
+            return bool(row and row[0]), await cursor.fetchall(), signed
 
     result = await run_unit(pool, settings, read)
     if result is None:
         raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
-    owned, rows = result
+    owned, rows, signed = result
     if not owned:
         raise HTTPException(404, f"user code {wanted.user_code!r} is not one of yours")
-    return rows
+    return rows, signed
 
 
 async def _answer(
@@ -388,18 +394,20 @@ async def _answer(
     token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to_day)
 
-    async def read(conn: psycopg.AsyncConnection) -> list[dict[str, Any]] | None:
+    async def read(conn: psycopg.AsyncConnection) -> tuple[list[dict[str, Any]], SignedIn] | None:
         return await read_owned_rows(conn, settings, token, query, wanted)
 
-    rows = await run_unit(pool, settings, read)
-    if rows is None:
+    result = await run_unit(pool, settings, read)
+    if result is None:
         raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
+    rows, signed = result
     if rows == [] and not await run_unit(
         pool, settings, lambda conn: owns_user_code(conn, settings, token, wanted.user_code)
     ):
         raise HTTPException(404, f"user code {wanted.user_code!r} is not one of yours")
     return json_response(
-        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows}
+        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows},
+        headers=signed.headers,
     )
 
 
@@ -409,17 +417,17 @@ async def read_owned_rows(
     token: str,
     query: bytes,
     wanted: StatsRequest,
-) -> list[dict[str, Any]] | None:
+) -> tuple[list[dict[str, Any]], SignedIn] | None:
     """The query's rows as the token's owner may see them; None when the token is not valid.
-    One transaction: the owner set in it ends with it. Pipelined: BEGIN goes with the token
-    check, and the owner, the query and COMMIT go together, so two round trips in all."""
+    One transaction: the token set in it ends with it. Pipelined: BEGIN goes with the token
+    check, and the query and COMMIT go together, so two round trips in all."""
     async with conn.pipeline():
         async with conn.transaction():
-            if not await _authenticate(conn, token, settings):
+            if not (signed := await _authenticate(conn, token, settings)):
                 return None
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(query, wanted.params)
-        return await cursor.fetchall()
+        return await cursor.fetchall(), signed
 
 
 async def owns_user_code(
@@ -435,17 +443,34 @@ async def owns_user_code(
         return bool(row and row[0])
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A valid token's transaction, and how fresh what it reads is."""
+
+    replayed_at: datetime | None  # on a streaming replica: its last replayed commit
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """On a replica (CLIK_READ_DATABASE_URL), the time of the last primary commit it has
+        replayed: the answer holds everything committed until then."""
+        if self.replayed_at is None:
+            return {}
+        return {REPLAYED_AT_HEADER: self.replayed_at.astimezone(UTC).isoformat()}
+
+
 async def _authenticate(
     conn: psycopg.AsyncConnection, token: str, settings: IngestSettings
-) -> bool:
+) -> SignedIn | None:
     """Starts the transaction as clik_reader and hands PostgreSQL the token for it: the
     row-level-security policies derive the owner from the token themselves (sql/0050), so
-    nothing here decides what is visible. True when the token names an active owner."""
+    nothing here decides what is visible. None when the token names no active owner."""
     await conn.execute(TRANSACTION_SETTINGS, transaction_settings(READER_ROLE, settings))
     await conn.execute(USE_TOKEN, {"token": token})
     cursor = await conn.execute(SIGNED_IN)
     row = await cursor.fetchone()
-    return bool(row and row[0])
+    if not (row and row[0]):
+        return None
+    return SignedIn(row[1])
 
 
 def parse_request(user_code: str | None, from_day: str | None, to_day: str | None) -> StatsRequest:

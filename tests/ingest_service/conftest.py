@@ -3,8 +3,9 @@ driven through HTTP with httpx (the app's lifespan runs, so its real connection 
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 
 from ingest_service.app import create_app
 from ingest_service.settings import IngestSettings
+from tests.pgbouncer import running_pgbouncer, through
 
 INGEST = "/api/analytics/ingest"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
@@ -27,8 +29,22 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+# CLIK_TEST_THROUGH_PGBOUNCER=1: the service's pools connect through a PgBouncer in
+# transaction pooling mode (.ci/run runs the ingest tests so once).
+THROUGH_PGBOUNCER = os.environ.get("CLIK_TEST_THROUGH_PGBOUNCER") == "1"
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_port(server_url: str) -> Iterator[int]:
+    """A PgBouncer (transaction pooling) in front of the test server, for this process."""
+    with running_pgbouncer(server_url) as port:
+        yield port
+
+
 @pytest.fixture
-def make_settings(database_url: str, tmp_path: Path) -> Callable[..., IngestSettings]:
+def make_settings(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., IngestSettings]:
     def make(**overrides: Any) -> IngestSettings:
         values: dict[str, Any] = {
             "database_url": database_url,
@@ -36,6 +52,9 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., IngestSett
             "db_pool_min_size": 1,
             "db_pool_max_size": 8,
         }
+        if THROUGH_PGBOUNCER and "database_url" not in overrides:  # (it fronts the test server)
+            pooled = through(database_url, request.getfixturevalue("pgbouncer_port"))
+            values |= {"ingest_database_url": pooled, "reader_database_url": pooled}
         return IngestSettings(**(values | overrides))
 
     return make
