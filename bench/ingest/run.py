@@ -104,6 +104,8 @@ def baseline_checkout(revision: str, home: Path) -> Path:
     """A worktree of `revision` (its own service and migrations)."""
     path = home / f"baseline-{revision}"
     if not path.exists():
+        # (a worktree whose folder went with an earlier --home is forgotten first)
+        subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=True)
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path),
                         revision], check=True, capture_output=True)  # fmt: skip
     return path
