@@ -19,8 +19,8 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench" / "ingest"))
-sys.path.insert(0, str(REPO / "bench" / "seed_comparison"))
+sys.path.insert(0, str(REPO / "bench" / "seed_comparison"))  # api_load
+sys.path.insert(0, str(REPO / "bench" / "ingest"))  # before it: its run.py is the `run` here
 
 import api_load  # noqa: E402
 import run as ingest_bench  # noqa: E402  (bench/ingest/run.py: templates and checkouts)
