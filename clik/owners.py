@@ -86,9 +86,12 @@ def validate_user_codes(user_codes: Sequence[str]) -> list[str]:
     return distinct
 
 
-def add_owner(conn: psycopg.Connection, name: str, user_codes: Sequence[str]) -> tuple[Owner, str]:
+def add_owner(
+    conn: psycopg.Connection, name: str, user_codes: Sequence[str], *, share: bool = False
+) -> tuple[Owner, str]:
     """Creates an owner of `user_codes`; returns it and its token (the only time the token
-    exists outside the caller's hands)."""
+    exists outside the caller's hands). A user code another owner holds already is refused
+    unless `share` says that both are to read it (e.g. an agency and its client)."""
     if not 1 <= len(name) <= MAX_NAME_LENGTH or name != name.strip():
         raise ClikError(
             f"owner name must be 1 to {MAX_NAME_LENGTH} characters without surrounding spaces"
@@ -104,6 +107,17 @@ def add_owner(conn: psycopg.Connection, name: str, user_codes: Sequence[str]) ->
         ).fetchone()
         if created is None:
             raise ClikError(f"an owner named {name!r} already exists")
+        held = conn.execute(
+            "SELECT o.user_code, a.name FROM user_code_owners o JOIN analytics_owners a"
+            " USING (owner_id) WHERE o.user_code = ANY (%s) ORDER BY 1, 2",
+            [codes],
+        ).fetchall()
+        if held and not share:
+            code, holder = held[0]
+            raise ClikError(
+                f"user code {code!r} already belongs to owner {holder!r}; "
+                "pass --share to let both read it"
+            )
         conn.execute(
             "INSERT INTO user_code_owners (owner_id, user_code) "
             "SELECT %s, code FROM unnest(%s::text[]) AS code",

@@ -30,15 +30,21 @@ def owner() -> None:
     metavar="CODE",
     help="A user code the owner may read (repeat for several).",
 )
-def add(name: str, user_codes: tuple[str, ...]) -> None:
+@click.option(
+    "--share",
+    is_flag=True,
+    help="Also give user codes another owner already holds (both then read them).",
+)
+def add(name: str, user_codes: tuple[str, ...], share: bool) -> None:
     """Create owner NAME and print its API token, once, as the last line of stdout.
 
-    Only a hash of the token is stored: keep the token, it cannot be shown again.
+    Only a hash of the token is stored: keep the token, it cannot be shown again. A user code
+    another owner holds is refused unless --share is given.
     """
     from clik.owners import add_owner
 
     with _connection() as conn:
-        created, token = add_owner(conn, name, user_codes)
+        created, token = add_owner(conn, name, user_codes, share=share)
     click.echo(
         f"owner {created.name!r} ({created.owner_id}) may read: {', '.join(created.user_codes)}",
         err=True,

@@ -112,6 +112,22 @@ def test_owner_names_are_unique_and_a_refused_add_changes_nothing(conn: psycopg.
     assert conn.execute("SELECT user_code FROM user_code_owners").fetchall() == [("a1",)]
 
 
+def test_a_user_code_another_owner_holds_is_shared_only_when_asked(
+    conn: psycopg.Connection, cli: CliRunner
+) -> None:
+    add_owner(conn, "alice", ["a1"])
+    with pytest.raises(ClikError, match="'a1' already belongs to owner 'alice'; pass --share"):
+        add_owner(conn, "bob", ["b1", "a1"])
+    assert conn.execute("SELECT name FROM analytics_owners").fetchall() == [("alice",)]
+    shared = cli.invoke(main, ["owner", "add", "bob", "--user-code", "a1", "--share"])
+    assert shared.exit_code == 0, shared.output
+    holders = conn.execute(
+        "SELECT a.name FROM user_code_owners o JOIN analytics_owners a USING (owner_id)"
+        " WHERE o.user_code = 'a1' ORDER BY 1"
+    ).fetchall()
+    assert holders == [("alice",), ("bob",)]
+
+
 def test_revoking_twice_or_nobody_says_so(conn: psycopg.Connection) -> None:
     add_owner(conn, "alice", ["a1"])
     revoke_owner(conn, "alice")
@@ -172,6 +188,10 @@ def test_owner_list_and_revoke(cli: CliRunner) -> None:
         (["owner", "add", "alice", "--user-code", "a1"], "an owner named 'alice' already exists"),
         (["owner", "add", "bob", "--user-code", "x" * 65], "must be 1 to 64 characters"),
         (["owner", "revoke", "nobody"], "no owner named 'nobody'"),
+        (
+            ["owner", "add", "bob", "--user-code", "a1"],
+            "user code 'a1' already belongs to owner 'alice'",
+        ),
     ],
 )
 def test_failures_are_one_line_and_non_zero(cli: CliRunner, args: list[str], message: str) -> None:
