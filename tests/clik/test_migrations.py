@@ -1,5 +1,6 @@
 import re
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -102,3 +103,35 @@ def test_two_concurrent_migrations_apply_everything_once(empty_database_url: str
 def test_unreachable_database_is_one_clear_error() -> None:
     with pytest.raises(ClikError, match="cannot reach PostgreSQL"):
         migrate("postgresql://nobody@127.0.0.1:1/nothing")
+
+
+# Added below a higher number before this test existed; databases migrated in between applied
+# them out of order, which is harmless for these four (none depends on a later one).
+ADDED_OUT_OF_ORDER = {10, 11, 12, 31}
+
+
+def test_a_new_migration_numbers_above_every_migration_added_before_it() -> None:
+    """A migration applies after every one already released, so its number must say so: a
+    database migrated earlier would otherwise apply it after higher ones (procrastinate's
+    rule). Read from git history: the order in which migration files were added."""
+    repository = MIGRATIONS_DIR.parent
+    if shutil.which("git") is None or not (repository / ".git").exists():
+        pytest.skip("not a git checkout: the order migrations were added in is unknown")
+    log = subprocess.run(
+        ["git", "-C", str(repository), "log", "--diff-filter=A", "--format=commit %H",
+         "--name-only", "--reverse", "--", "sql/"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    highest = 0
+    for line in log.splitlines():
+        match = FILE_NAME.match(Path(line).name) if line.startswith("sql/") else None
+        if match is None:
+            continue
+        version = int(match["version"])
+        if version in ADDED_OUT_OF_ORDER:
+            continue
+        assert version > highest, (
+            f"{line} was added after migration {highest:04d}: number it above every "
+            "migration added before it"
+        )
+        highest = version
