@@ -86,11 +86,14 @@ class GroupCommitter:
         """Stops taking batches; returns when every queued batch is written and answered."""
         self._closing = True
         self._arrived.set()
-        await asyncio.gather(*self._writers)
+        await asyncio.gather(*self._writers, return_exceptions=True)
 
     async def _write_groups(self) -> None:
-        while group := await self._next_group():
+        while True:
             try:
+                group = await self._next_group()
+                if not group:
+                    return
                 await self._write(group)
             except Exception:  # a writer must never die: the batches already have answers
                 logger.exception("group commit writer: unexpected failure")
@@ -98,14 +101,18 @@ class GroupCommitter:
     async def _next_group(self) -> list[_Queued]:
         """The batches waiting, oldest first, up to the group size; empty when closing and
         nothing is left."""
-        while not self._queue:
-            if self._closing:
-                return []
-            self._arrived.clear()
-            await self._arrived.wait()
         limit = self._settings.ingest_group_max_events
-        if self._settings.ingest_group_wait_ms and self._queued_events < limit:
+        while True:
+            while not self._queue:
+                if self._closing:
+                    return []
+                self._arrived.clear()
+                await self._arrived.wait()
+            if not self._settings.ingest_group_wait_ms or self._queued_events >= limit:
+                break
             await asyncio.sleep(self._settings.ingest_group_wait_ms / 1000)
+            if self._queue:  # (another writer may have taken everything meanwhile)
+                break
         group = [self._queue.popleft()]
         events = group[0].plan.size
         while self._queue and events + self._queue[0].plan.size <= limit:

@@ -74,7 +74,7 @@ async def write_group(
         if updates or page_views or clicks:
             inserted = await _write(conn, updates, page_views, clicks, windows)
         else:
-            inserted = set()
+            inserted = _Inserted(set(), set())
     return _answers(plans, shares, stored, inserted, page_views, clicks)
 
 
@@ -188,7 +188,7 @@ async def _write(
     page_views: list[PageView],
     clicks: list[Click],
     windows: list[TimeWindow],
-) -> set[str]:
+) -> _Inserted:
     """Runs step 2; returns the ids of the page views and clicks really inserted."""
     cursor = await conn.execute(
         WRITE_GROUP,
@@ -208,14 +208,14 @@ async def _write(
     row = await cursor.fetchone()
     assert row is not None  # ingest_write_group() returns exactly one row
     page_view_ids, click_ids = row
-    return {*page_view_ids, *click_ids}
+    return _Inserted(set(page_view_ids), set(click_ids))
 
 
 def _answers(
     plans: list[WritePlan],
     shares: dict[str, list[_Share]],
     stored: dict[str, tuple[bool, SessionRow]],
-    inserted: set[str],
+    inserted: _Inserted,
     page_views: list[PageView],
     clicks: list[Click],
 ) -> list[Outcome]:
@@ -241,7 +241,7 @@ def _answers(
                 else:
                     outcome.duplicates += len(share.session_events)
             for event in events:
-                if id(event) in stored_by and event.id in inserted:
+                if id(event) in stored_by and inserted.holds(event):
                     outcome.accepted += 1
                     state.widen(_moment(event))
                 else:
@@ -252,6 +252,17 @@ def _answers(
         outcome.rejected.sort()
         answers.append(outcome)
     return answers
+
+
+@dataclass(slots=True)
+class _Inserted:
+    """The ids each table really inserted (a page view and a click may share an id)."""
+
+    page_views: set[str]
+    clicks: set[str]
+
+    def holds(self, event: PageView | Click) -> bool:
+        return event.id in (self.page_views if isinstance(event, PageView) else self.clicks)
 
 
 def _moment(event: PageView | Click) -> datetime:

@@ -140,13 +140,19 @@ def grouped_batches(draw: st.DrawFn) -> tuple[list[list[dict]], list[int], list[
             "user_agent": draw(st.sampled_from([None, "Mozilla/5.0 (A)", "Mozilla/5.0 (B)"])),
         }
         pool.append({"type": "session", "data": data})
+    page_view_ids: list[str] = []
     for kind, time_field, extra in (
         ("page_view", "viewed_at", {"page_type": "home"}),
         ("click", "clicked_at", {"click_target": "phone", "click_category": "contact"}),
     ):
         for _ in range(draw(st.integers(min_value=1, max_value=8))):
             session_id = draw(st.sampled_from(sorted(USER_CODES)))
-            data = {"id": str(uuid.uuid4()), "session_id": session_id,
+            event_id = str(uuid.uuid4())
+            if kind == "page_view":
+                page_view_ids.append(event_id)
+            elif draw(st.integers(min_value=0, max_value=4)) == 0:  # a click with a view's id
+                event_id = draw(st.sampled_from(page_view_ids))
+            data = {"id": event_id, "session_id": session_id,
                     "user_code": USER_CODES[session_id], "share_code": draw(maybe),
                     "contact_id": draw(maybe), time_field: iso(draw(moment)), **extra}  # fmt: skip
             pool.append({"type": kind, "data": data})
@@ -318,6 +324,54 @@ async def test_in_one_group_the_first_batch_decides_a_new_sessions_user_code(
         "SELECT user_code, page_views, clicks FROM analytics_sessions"
     ).fetchall() == [("alice", 1, 1)]
     assert transactions_holding_events(conn) == 1
+
+
+async def test_a_page_view_and_a_click_may_share_an_id(
+    client: Any, conn: psycopg.Connection
+) -> None:
+    """Each table answers for its own ids: a click stored already is a duplicate even when a
+    page view with the same id is new."""
+    shared_id = str(uuid.uuid4())
+    first = await client.post(INGEST, json=batch(session_event("s1"), click("s1", id=shared_id)))
+    assert first.json()["accepted"] == 2
+    again = await client.post(
+        INGEST, json=batch(page_view("s1", id=shared_id), click("s1", id=shared_id))
+    )
+    assert again.json() == {"accepted": 1, "duplicates": 1, "rejected": []}
+    assert table_counts(conn) == (1, 1, 1)
+
+
+async def test_several_writers_that_wait_for_a_group_share_the_queue(
+    make_settings: Callable[..., IngestSettings], conn: psycopg.Connection
+) -> None:
+    """Two writers woken by one arrival both wait CLIK_INGEST_GROUP_WAIT_MS; the one that finds
+    the queue emptied by the other goes back to waiting (it once died on an empty queue)."""
+    settings_ = make_settings(ingest_writers=2, ingest_group_wait_ms=50)
+    app = create_app(settings_)
+    async with running(app) as client:
+        for burst in range(3):
+            bodies = [batch(session_event(f"b{burst}-{n}"), page_view(f"b{burst}-{n}"))
+                      for n in range(5)]  # fmt: skip
+            answers = await post_together(client, bodies)
+            assert [answer.status_code for answer in answers] == [200] * 5
+            await asyncio.sleep(0.2)  # both writers slept and woke again
+        committer: GroupCommitter = app.state.group_commit
+        pending = [
+            asyncio.ensure_future(committer.submit(plan, window))
+            for plan, window in planned([page_view(f"late-{n}") for n in range(3)])
+        ]
+        await asyncio.sleep(0)  # queued (and waiting for the group) when the app closes
+    # the app has closed: every batch queued until then was written and answered
+    assert [outcome.accepted for outcome in await asyncio.gather(*pending)] == [1, 1, 1]
+    assert table_counts(conn) == (18, 18, 0)
+
+
+def planned(events: list[dict]) -> list[tuple[WritePlan, TimeWindow]]:
+    window = TimeWindow.around(datetime.now(UTC), 168)
+    return [
+        (plan_batch(check_events([event], window), header_user_agent=None, ip_address=None), window)
+        for event in events
+    ]
 
 
 # --- failures stay with their batches --------------------------------------------------------
