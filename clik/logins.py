@@ -1,4 +1,4 @@
-"""Each component's own login (SPEC 8): a LOGIN role per component that holds only its group
+"""Each component's own login (docs/contract.md 8): a LOGIN role per component that holds only its group
 role's rights (sql/0001), so that nothing connects as the schema owner at run time and a bug
 in one component cannot `RESET ROLE` or `SET ROLE` its way past its rights.
 

@@ -1,5 +1,5 @@
 """Asset checks that reconcile every materialized day: each daily table against the raw rows
-of that day, the daily tables against each other (SPEC section 5's identities), and session
+of that day, the daily tables against each other (docs/contract.md section 5's identities), and session
 counters against their event rows.
 
 They are declared on the daily multi-asset and evaluated by its op inside the transaction that

@@ -1,4 +1,4 @@
-"""Group commit (SPEC 3a): the batches of concurrent requests written in one transaction.
+"""Group commit (docs/contract.md 3a): the batches of concurrent requests written in one transaction.
 
 Each request validates and plans its batch, then queues it and waits for its answer. A few
 writer tasks per process each take everything waiting (up to CLIK_INGEST_GROUP_MAX_EVENTS)

@@ -1,4 +1,4 @@
-"""Settings of the ingest service, read from CLIK_* environment variables (SPEC section 2)."""
+"""Settings of the ingest service, read from CLIK_* environment variables (docs/contract.md section 2)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class IngestSettings(ClikSettings):
         default_factory=list, description="CIDRs whose X-Forwarded-For is believed"
     )
 
-    # Group commit (SPEC 3a), per worker process.
+    # Group commit (docs/contract.md 3a), per worker process.
     ingest_group_max_events: int = Field(
         default=1000, ge=1, description="most events written in one group-commit transaction"
     )

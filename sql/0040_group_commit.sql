@@ -1,4 +1,4 @@
--- Group commit (SPEC 3a): the ingest service writes the batches of concurrent requests in one
+-- Group commit (docs/contract.md 3a): the ingest service writes the batches of concurrent requests in one
 -- transaction, and answers each batch exactly as if the batches had been written one after
 -- another in queue order. ingest_batch() (0010, 0011) wrote one batch and could only say how
 -- many rows it changed; a group needs to know, per session, what was stored before it, so the

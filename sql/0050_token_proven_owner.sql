@@ -1,4 +1,4 @@
--- The owner's identity inside PostgreSQL is proven by the token (SPEC 8).
+-- The owner's identity inside PostgreSQL is proven by the token (docs/contract.md 8).
 --
 -- Until now clik_reader's policies trusted `clik.owner_id`, a setting any session may set:
 -- SQL running as clik_reader could name any owner and read that owner's rows, and the owner

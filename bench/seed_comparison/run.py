@@ -287,7 +287,7 @@ def migrate_and_aggregate(database: Any, first_day: date, last_day: date) -> dic
 def owner_api_load(
     url: str, token: str, first_day: date, last_day: date, options: argparse.Namespace
 ) -> dict:
-    """p50/p99 of the owner API at each level of concurrency: the daily endpoint (SPEC's), and
+    """p50/p99 of the owner API at each level of concurrency: the daily endpoint (the contract's), and
     the four endpoints in turn at the highest level."""
     query = f"user_code=myclik&from={first_day}&to={last_day}"
     daily = [f"/api/analytics/stats/daily?{query}"]

@@ -1,7 +1,7 @@
 """The four daily aggregate tables: one multi-asset partitioned by UTC day.
 
 One op writes all four, so a day of the four tables is replaced in one transaction on one
-snapshot of the raw tables: SPEC's identities between them hold at every commit, and readers
+snapshot of the raw tables: the contract's identities between them hold at every commit, and readers
 never see a half-replaced day. Each table stays its own asset (selectable alone, e.g.
 `--select analytics_daily_user_stats`), and a partition range is one run (BackfillPolicy
 single_run) that makes one pass per chunk of days over the raw rows.

@@ -1,4 +1,4 @@
-"""aggregate_analytics_daily(day) against figures worked out by hand from SPEC section 5."""
+"""aggregate_analytics_daily(day) against figures worked out by hand from docs/contract.md section 5."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""SPEC section 6's `dagster asset materialize` commands work from the shell with
+"""docs/contract.md section 6's `dagster asset materialize` commands work from the shell with
 CLIK_DATABASE_URL set: one partition, and a whole range in one run."""
 
 from __future__ import annotations

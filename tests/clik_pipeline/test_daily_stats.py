@@ -1,4 +1,4 @@
-"""Materializing the daily tables gives exactly SPEC section 5's definitions, computed
+"""Materializing the daily tables gives exactly docs/contract.md section 5's definitions, computed
 independently with pandas; re-runs are identical; checks pass on each day and name the user
 codes and the size of any difference."""
 

@@ -1,4 +1,4 @@
-"""The definitions load and carry the names SPEC section 6 promises."""
+"""The definitions load and carry the names docs/contract.md section 6 promises."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 6's production shape: the code location as its own gRPC server
+"""docs/contract.md section 6's production shape: the code location as its own gRPC server
 (`dagster api grpc -m clik_pipeline.definitions`), and the webserver and daemon loading it from
 workspace.grpc.yaml. The webserver's GraphQL sees the definitions through that server, and a run
 launched there is executed by it: only the code server has the analytics database's URL, and

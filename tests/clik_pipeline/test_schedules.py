@@ -1,4 +1,4 @@
-"""The schedules' ticks request what SPEC section 6 says."""
+"""The schedules' ticks request what docs/contract.md section 6 says."""
 
 from __future__ import annotations
 

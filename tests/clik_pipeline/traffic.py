@@ -1,5 +1,5 @@
 """Deterministic test traffic around UTC midnights, and an independent pandas computation of
-SPEC section 5's daily tables from it."""
+docs/contract.md section 5's daily tables from it."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def _event_share_code(rng: random.Random, session_share_code: str | None) -> str
     return session_share_code if rng.random() < 0.8 else rng.choice(SHARE_CODES)
 
 
-# --- SPEC section 5, computed with pandas from the generated rows -----------------------------
+# --- docs/contract.md section 5, computed with pandas from the generated rows -----------------------------
 
 
 def expected_tables(traffic: Traffic, days: list[date]) -> dict[str, list[tuple]]:

@@ -1,4 +1,4 @@
-"""SPEC section 3, Content-Encoding: gzip bodies are decompressed within the size limit (as
+"""docs/contract.md section 3, Content-Encoding: gzip bodies are decompressed within the size limit (as
 received and as decompressed), a body labelled gzip that is not gzip is 400, any other
 encoding is 415, and nothing refused is stored."""
 

@@ -1,6 +1,6 @@
 """PostgreSQL restarts while the service's pools hold idle connections, all of them now dead:
 once the server is back, no request is answered 503, whichever route comes first and however
-many come at once (SPEC section 3: 503 only "when the database is unavailable")."""
+many come at once (docs/contract.md section 3: 503 only "when the database is unavailable")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIGTERM while groups are queued (SPEC 3a): `clik serve` stops accepting, writes and answers
+"""SIGTERM while groups are queued (docs/contract.md 3a): `clik serve` stops accepting, writes and answers
 what is queued, then exits; every acknowledged event is stored, and nothing queued is dropped
 without an answer."""
 

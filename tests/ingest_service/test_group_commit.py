@@ -1,4 +1,4 @@
-"""Group commit (SPEC 3a): batches written together are answered and stored exactly as if each
+"""Group commit (docs/contract.md 3a): batches written together are answered and stored exactly as if each
 had been written alone, in queue order, by the one-batch-per-transaction writer that came
 before (ingest_batch() of sql/0011, kept here as the oracle); failures stay with the batches
 they belong to; the queue is bounded; a client that leaves cancels nothing."""

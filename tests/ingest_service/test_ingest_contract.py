@@ -1,4 +1,4 @@
-"""SPEC section 3, rule by rule, through HTTP."""
+"""docs/contract.md section 3, rule by rule, through HTTP."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ NOTHING = (0, 0, 0)
 
 
 def spec_example() -> dict:
-    """SPEC section 3's example body, with times of today (older ones would be rejected)."""
+    """docs/contract.md section 3's example body, with times of today (older ones would be rejected)."""
     start = ago(minutes=30)
     return {
         "sent_at": iso(ago(minutes=29)),

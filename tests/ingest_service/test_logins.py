@@ -1,4 +1,4 @@
-"""Each component's own login (`clik db logins`, SPEC 8): the components work under them, and
+"""Each component's own login (`clik db logins`, docs/contract.md 8): the components work under them, and
 SQL running under one cannot leave its rights: no RESET ROLE back to the schema owner, no SET
 ROLE to anything else, and the reader sees nothing of an owner without that owner's token."""
 

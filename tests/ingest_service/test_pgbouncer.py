@@ -1,4 +1,4 @@
-"""Through a real PgBouncer in transaction pooling mode (SPEC 8), where clients share server
+"""Through a real PgBouncer in transaction pooling mode (docs/contract.md 8), where clients share server
 sessions between transactions: two owners hammering the owner API at once never see each
 other's rows, and concurrent ingest batches are stored exactly, written as clik_ingest.
 Both with the schema owner's URL (each transaction takes its role itself) and with the

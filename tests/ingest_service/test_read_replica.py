@@ -1,4 +1,4 @@
-"""CLIK_READ_DATABASE_URL (SPEC 8): the owner API reads a real streaming replica of the
+"""CLIK_READ_DATABASE_URL (docs/contract.md 8): the owner API reads a real streaming replica of the
 primary (pg_basebackup of a server of the test's own), row-level security holds there too,
 answers say how fresh the replica is, and a replica that goes away costs a bounded 503 while
 ingest goes on writing to the primary."""
