@@ -62,10 +62,6 @@ class GroupCommitter:
             for number in range(settings.ingest_writers)
         ]
 
-    @property
-    def queued_events(self) -> int:
-        return self._queued_events
-
     async def submit(self, plan: WritePlan, window: TimeWindow) -> Outcome:
         """The batch's outcome once the transaction holding it committed."""
         if self._closing:

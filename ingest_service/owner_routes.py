@@ -329,13 +329,7 @@ async def days(
     from_day: FromDay = None,
     to: ToDay = None,
 ) -> Response:
-    token = _bearer_token(credentials)
-    wanted = parse_request(user_code, from_day, to)
-    rows, signed = await _read_owned_user_code(settings, pool, token, wanted, DAYS, wanted.params)
-    return json_response(
-        {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows},
-        headers=signed.headers,
-    )
+    return await _answer(settings, pool, credentials, DAYS, user_code, from_day, to)
 
 
 def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -393,54 +387,11 @@ async def _answer(
 ) -> Response:
     token = _bearer_token(credentials)
     wanted = parse_request(user_code, from_day, to_day)
-
-    async def read(conn: psycopg.AsyncConnection) -> tuple[list[dict[str, Any]], SignedIn] | None:
-        return await read_owned_rows(conn, settings, token, query, wanted)
-
-    result = await run_unit(pool, settings, read)
-    if result is None:
-        raise HTTPException(401, "invalid or revoked token", UNAUTHORIZED_HEADERS)
-    rows, signed = result
-    if rows == [] and not await run_unit(
-        pool, settings, lambda conn: owns_user_code(conn, settings, token, wanted.user_code)
-    ):
-        raise HTTPException(404, f"user code {wanted.user_code!r} is not one of yours")
+    rows, signed = await _read_owned_user_code(settings, pool, token, wanted, query, wanted.params)
     return json_response(
         {"user_code": wanted.user_code, "from": wanted.first, "to": wanted.last, "rows": rows},
         headers=signed.headers,
     )
-
-
-async def read_owned_rows(
-    conn: psycopg.AsyncConnection,
-    settings: IngestSettings,
-    token: str,
-    query: bytes,
-    wanted: StatsRequest,
-) -> tuple[list[dict[str, Any]], SignedIn] | None:
-    """The query's rows as the token's owner may see them; None when the token is not valid.
-    One transaction: the token set in it ends with it. Pipelined: BEGIN goes with the token
-    check, and the query and COMMIT go together, so two round trips in all."""
-    async with conn.pipeline():
-        async with conn.transaction():
-            if not (signed := await _authenticate(conn, token, settings)):
-                return None
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(query, wanted.params)
-        return await cursor.fetchall(), signed
-
-
-async def owns_user_code(
-    conn: psycopg.AsyncConnection, settings: IngestSettings, token: str, user_code: str
-) -> bool:
-    """Whether the token's owner holds `user_code`, as row-level security shows it."""
-    async with conn.pipeline():
-        async with conn.transaction():
-            if not await _authenticate(conn, token, settings):
-                return False
-            cursor = await conn.execute(USER_CODE_OWNED, {"user_code": user_code})
-        row = await cursor.fetchone()
-        return bool(row and row[0])
 
 
 @dataclass(frozen=True, slots=True)
