@@ -1,57 +1,26 @@
-"""The clik code location: one Definitions assembled from the modules that define each part.
-Adding a job, an asset or a check is one line in one of these lists."""
+"""The clik code location: the definitions of each domain of clik_pipeline/defs, merged, and
+the one resource they share.
+
+The domains are listed here rather than autoloaded (`dg.load_from_defs_folder`), because
+autoloading reads the project's pyproject.toml at run time, which an installed wheel does not
+have. Adding a job, an asset or a check is one line in its domain's definitions.py.
+"""
 
 from __future__ import annotations
 
-from dagster import (
-    AssetChecksDefinition,
-    AssetsDefinition,
-    AssetSpec,
-    Definitions,
-)
+from dagster import Definitions
 
-from clik_pipeline.assets.daily_stats import daily_tables
-from clik_pipeline.assets.legacy import (
-    analytics_events,
-    analytics_events_archive,
-    legacy_rows_reconciled,
-)
-from clik_pipeline.assets.raw import raw_event_tables
-from clik_pipeline.jobs import daily_aggregation_job, raw_retention_job
-from clik_pipeline.legacy_jobs import legacy_days_aggregation_sensor, legacy_events_migration_job
+from clik_pipeline.defs.daily import definitions as daily
+from clik_pipeline.defs.legacy import definitions as legacy
+from clik_pipeline.defs.raw import definitions as raw
+from clik_pipeline.defs.retention import definitions as retention
 from clik_pipeline.resources import ClikDatabase
-from clik_pipeline.schedules import daily_aggregation_schedule, raw_retention_schedule
-from clik_pipeline.sensors import late_events_sensor
 
-assets: list[AssetsDefinition | AssetSpec] = [
-    *raw_event_tables,
-    daily_tables,  # the four daily tables; their checks are declared with them
-    analytics_events,
-    analytics_events_archive,
-]
-asset_checks: list[AssetChecksDefinition] = [legacy_rows_reconciled]
-jobs: list = [  # job definitions, and asset jobs resolved when Definitions loads
-    daily_aggregation_job,
-    raw_retention_job,
-    legacy_events_migration_job,
-]
-schedules = [
-    daily_aggregation_schedule,
-    raw_retention_schedule,
-]
-sensors = [
-    late_events_sensor,
-    legacy_days_aggregation_sensor,
-]
-resources = {
-    "database": ClikDatabase(),
-}
-
-defs = Definitions(
-    assets=assets,
-    asset_checks=asset_checks,
-    jobs=jobs,
-    schedules=schedules,
-    sensors=sensors,
-    resources=resources,
+# Modules, not their Definitions objects: Dagster refuses a module with more than one.
+defs = Definitions.merge(
+    raw.defs,
+    daily.defs,
+    retention.defs,
+    legacy.defs,
+    Definitions(resources={"database": ClikDatabase()}),
 )

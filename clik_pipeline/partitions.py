@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from dagster import DailyPartitionsDefinition, RunRequest
-from dagster._core.storage.tags import (
+
+from clik.settings import ClikSettings
+from clik_pipeline.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
-from clik.settings import ClikSettings
 
 # The partition set is part of the code location's structure, so it is read when the
 # definitions load (the webserver, daemon and run workers all see the same environment).
@@ -23,10 +23,6 @@ daily_partitions = DailyPartitionsDefinition(
 # per day (and their indexes), and PostgreSQL's shared lock table is sized by
 # max_locks_per_transaction (64 by default), so a year in one transaction could exhaust it.
 MAX_DAYS_PER_TRANSACTION = 31
-
-
-def day_of(partition_key: str) -> date:
-    return date.fromisoformat(partition_key)
 
 
 def days(first_day: date, end_day: date) -> list[date]:

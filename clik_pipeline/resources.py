@@ -12,6 +12,7 @@ from pydantic import Field
 from clik.database import database_url, describe
 from clik.errors import ClikError
 from clik.settings import ClikSettings
+from clik_pipeline.queries import shared_queries
 
 
 class ClikDatabase(ConfigurableResource):
@@ -50,7 +51,7 @@ class ClikDatabase(ConfigurableResource):
         ) as conn:
             if login is None and component == "pipeline":
                 try:
-                    conn.execute("SET ROLE clik_pipeline")
+                    shared_queries.run(conn, "set_role_pipeline")
                 except psycopg.errors.InvalidParameterValue as error:
                     raise ClikError(
                         f"the database at {describe(conn.info.dsn)} has no role clik_pipeline: "

@@ -69,7 +69,7 @@ def bare(url: str, day: date) -> dict:
 def dagster_run(url: str, day: date, with_checks: bool) -> dict:
     import dagster as dg
 
-    from clik_pipeline.assets.daily_stats import daily_tables
+    from clik_pipeline.defs.daily.assets import daily_tables
     from clik_pipeline.resources import ClikDatabase
 
     selection = dg.AssetSelection.assets(*daily_tables.keys)
@@ -96,8 +96,8 @@ def dagster_run(url: str, day: date, with_checks: bool) -> dict:
 def retention(url: str, retention_days: int) -> dict:
     import dagster as dg
 
+    from clik_pipeline.defs.retention.job import raw_retention_job
     from clik_pipeline.resources import ClikDatabase
-    from clik_pipeline.retention import raw_retention_job
 
     instance = dg.DagsterInstance.get()
     began = time.perf_counter()

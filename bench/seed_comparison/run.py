@@ -228,13 +228,13 @@ def legacy_and_dashboard(server: Any, options: argparse.Namespace) -> dict:
 
 def migrate_and_aggregate(database: Any, first_day: date, last_day: date) -> dict:
     import dagster as dg
-    from dagster._core.storage.tags import (
+
+    from clik_pipeline.dagster_internals import (
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
     )
-
-    from clik_pipeline.assets.daily_stats import daily_tables
     from clik_pipeline.definitions import defs
+    from clik_pipeline.defs.daily.assets import daily_tables
 
     resources = {"database": database}
     with dg.DagsterInstance.ephemeral() as instance:

@@ -8,12 +8,12 @@ from datetime import date
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import (
+
+from clik_pipeline.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
-from clik_pipeline.assets.daily_stats import daily_tables
+from clik_pipeline.defs.daily.assets import daily_tables
 from clik_pipeline.resources import ClikDatabase
 
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from clik_pipeline.assets import daily_stats
+from clik_pipeline.defs.daily import assets as daily_stats
 from tests.clik_pipeline.conftest import Pipeline
 from tests.clik_pipeline.traffic import actual_tables, expected_tables, generate
 
@@ -155,6 +155,6 @@ def daily_stats_tables() -> list[str]:
 
 
 def check_names() -> list[str]:
-    from clik_pipeline.checks import CHECKS
+    from clik_pipeline.defs.daily.checks import CHECKS
 
     return [check.name for check in CHECKS]

@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import dagster as dg
 import psycopg
 import pytest
-from dagster._core.storage.tags import (
+
+from clik_pipeline.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
 from clik_pipeline.definitions import defs
-from clik_pipeline.sensors import LateDataCursor, build_late_events_sensor
+from clik_pipeline.defs.daily.sensors import LateDataCursor, build_late_events_sensor
 from tests.clik_pipeline.conftest import Pipeline
 from tests.clik_pipeline.traffic import generate
 from tests.factories import insert_page_views, insert_sessions, page_view, session

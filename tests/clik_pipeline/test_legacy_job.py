@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import psycopg
 import pytest
-from dagster._core.storage.tags import (
+
+from clik_pipeline.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
-from clik_pipeline.assets.legacy import ARCHIVE
 from clik_pipeline.definitions import defs
-from clik_pipeline.legacy_jobs import aggregatable_days, legacy_days_aggregation_sensor
+from clik_pipeline.defs.legacy.sensors import aggregatable_days, legacy_days_aggregation_sensor
+from clik_pipeline.tables import LEGACY_ARCHIVE as ARCHIVE
 from tests.clik_pipeline.conftest import Pipeline
 from tests.clik_pipeline.test_legacy_migration import legacy, visits
 

@@ -1,4 +1,4 @@
-"""The legacy migration's database work (clik_pipeline/legacy_migration.py and its query):
+"""The legacy migration's database work (clik_pipeline/defs/legacy/migration.py and its query):
 mapping, unmappable rows, chunks, resuming, re-runs, reconciliation, and the role it runs as."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from clik.errors import ClikError
-from clik_pipeline.legacy_migration import LOCK_KEY, migrate, reconcile
-from clik_pipeline.queries import query
+from clik_pipeline.defs.legacy.migration import LOCK_KEY, migrate, queries, reconcile
 
 EPOCH = date(2000, 1, 1)
 DAY = datetime(2026, 10, 5, tzinfo=UTC)
@@ -329,7 +328,7 @@ def test_an_interrupted_chunk_changes_nothing(conn: psycopg.Connection, database
     with psycopg.connect(database_url) as doomed:
         doomed.execute("SET ROLE clik_legacy_migrator")
         (taken, *_) = doomed.execute(
-            query("migrate_legacy_events_chunk"), {"chunk_size": 25}
+            queries.text("migrate_legacy_events_chunk"), {"chunk_size": 25}
         ).fetchone()
         assert taken == 25
         doomed.close()  # no COMMIT: the server rolls the chunk back
@@ -412,7 +411,7 @@ def test_concurrent_chunks_never_move_a_row_twice(
             with psycopg.connect(database_url, autocommit=True) as own:
                 own.execute("SET ROLE clik_legacy_migrator")
                 while own.execute(
-                    query("migrate_legacy_events_chunk"), {"chunk_size": 30}
+                    queries.text("migrate_legacy_events_chunk"), {"chunk_size": 30}
                 ).fetchone()[0]:
                     pass
         except BaseException as error:  # reported below

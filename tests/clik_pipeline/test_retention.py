@@ -9,7 +9,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from clik_pipeline.retention import raw_retention_job
+from clik_pipeline.defs.retention.job import raw_retention_job
 from tests.clik_pipeline.conftest import Pipeline
 from tests.clik_pipeline.traffic import actual_tables, generate
 

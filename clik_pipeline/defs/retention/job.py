@@ -25,11 +25,14 @@ from dagster import (
 from pydantic import Field
 
 from clik.settings import ClikSettings
-from clik_pipeline.aggregation import has_events, has_raw_events, retention_horizon
+from clik_pipeline.defs.daily.status import unverified_days
+from clik_pipeline.defs.retention.guard import has_events, has_raw_events, retention_horizon
 from clik_pipeline.partitions import MAX_DAYS_PER_TRANSACTION, daily_partitions, days
-from clik_pipeline.queries import query, scalar
+from clik_pipeline.queries import Queries, shared_queries
 from clik_pipeline.resources import ClikDatabase
-from clik_pipeline.status import unverified_days
+from clik_pipeline.tables import RAW_TABLE_NAMES
+
+queries = Queries(__package__)
 
 
 @dataclass
@@ -51,10 +54,10 @@ class RetentionReport:
 
 def plan_retention(conn: psycopg.Connection, instance, retention_days: int) -> RetentionPlan:
     """Decides the horizon from the raw rows present and the instance's records."""
-    today = scalar(conn, "select_current_utc_date")
+    today = shared_queries.scalar(conn, "select_current_utc_date")
     cutoff = today - timedelta(retention_days)
-    earliest_raw = scalar(conn, "select_earliest_raw_day")
-    earliest_partition = scalar(conn, "select_earliest_raw_partition_day")
+    earliest_raw = queries.scalar(conn, "select_earliest_raw_day")
+    earliest_partition = queries.scalar(conn, "select_earliest_raw_partition_day")
     previous = retention_horizon(conn)
 
     def holds_rows(day: date) -> bool:
@@ -94,12 +97,13 @@ def apply_retention(conn: psycopg.Connection, plan: RetentionPlan) -> RetentionR
     while step is not None and step < plan.horizon:
         step = min(step + timedelta(MAX_DAYS_PER_TRANSACTION), plan.horizon)
         with conn.transaction():
-            conn.execute(query("lock_raw_retention"))
-            rows = conn.execute(query("drop_raw_events_before"), {"horizon": step}).fetchall()
+            queries.run(conn, "lock_raw_retention")
+            rows = queries.run(conn, "drop_raw_events_before", {"horizon": step}).fetchall()
             deleted = sum(row[2] for row in rows)
             freed = sum(row[3] or 0 for row in rows)
-            conn.execute(
-                query("insert_raw_retention_run"),
+            queries.run(
+                conn,
+                "insert_raw_retention_run",
                 {
                     "horizon": step,
                     "rows_deleted": deleted,
@@ -147,7 +151,7 @@ def drop_expired_raw_events(
         f"dropped raw events before {plan.horizon}: {sum(report.rows_deleted.values())} rows, "
         f"{freed} bytes freed in {report.seconds:.2f} s"
     )
-    for table in ("analytics_sessions", "analytics_page_views", "analytics_clicks"):
+    for table in RAW_TABLE_NAMES:
         context.log_event(
             AssetObservation(
                 asset_key=table,

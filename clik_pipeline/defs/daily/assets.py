@@ -24,31 +24,30 @@ from dagster import (
     multi_asset,
 )
 
-from clik_pipeline.aggregation import (
+from clik_pipeline.defs.daily.aggregation import ChunkResult, ensure_partitions, process_chunk
+from clik_pipeline.defs.daily.checks import CHECKS, check_specs
+from clik_pipeline.defs.daily.status import (
+    check_target,
+    latest_materialization_ids,
+    latest_materializations,
+)
+from clik_pipeline.defs.raw.partitions import ensure_upcoming_raw_partitions
+from clik_pipeline.partitions import MAX_DAYS_PER_TRANSACTION, chunks, daily_partitions, days
+from clik_pipeline.resources import ClikDatabase
+from clik_pipeline.tables import (
     CLICK_TARGETS,
+    CLICKS,
     DAILY_TABLE_NAMES,
     GROUP_STATS,
     PAGE_STATS,
+    PAGE_VIEWS,
+    SESSIONS,
     USER_STATS,
-    ChunkResult,
-    ensure_partitions,
-    ensure_upcoming_partitions,
-    process_chunk,
+    table_schema,
 )
-from clik_pipeline.assets.raw import analytics_clicks, analytics_page_views, analytics_sessions
-from clik_pipeline.checks import CHECKS, check_specs
-from clik_pipeline.partitions import MAX_DAYS_PER_TRANSACTION, chunks, daily_partitions, days
-from clik_pipeline.resources import ClikDatabase
-from clik_pipeline.status import check_target, latest_materialization_ids, latest_materializations
 
 DAILY_GROUP = "daily"
 UPCOMING_PARTITION_DAYS = 14
-
-
-def _columns(*columns: tuple[str, str, str]) -> TableSchema:
-    return TableSchema(
-        columns=[TableColumn(name, type, description) for name, type, description in columns]
-    )
 
 
 KEY_COLUMNS = (
@@ -64,9 +63,9 @@ daily_table_specs = [
         USER_STATS,
         description="Sessions (by first_seen day), page views, clicks and the sorted distinct "
         "share codes per user code and UTC day.",
-        deps=[analytics_sessions, analytics_page_views, analytics_clicks],
+        deps=[SESSIONS, PAGE_VIEWS, CLICKS],
         metadata={
-            "dagster/column_schema": _columns(
+            "dagster/column_schema": table_schema(
                 *KEY_COLUMNS,
                 DATE,
                 ("total_sessions", "integer", "sessions that started that day"),
@@ -81,9 +80,9 @@ daily_table_specs = [
         GROUP_STATS,
         description="The user stats split by the rows' own share code (missing share codes "
         "form one group).",
-        deps=[analytics_sessions, analytics_page_views, analytics_clicks],
+        deps=[SESSIONS, PAGE_VIEWS, CLICKS],
         metadata={
-            "dagster/column_schema": _columns(
+            "dagster/column_schema": table_schema(
                 *KEY_COLUMNS,
                 SHARE_CODE,
                 DATE,
@@ -97,9 +96,9 @@ daily_table_specs = [
     AssetSpec(
         CLICK_TARGETS,
         description="Clicks per user code, share code, UTC day, click target and category.",
-        deps=[analytics_clicks],
+        deps=[CLICKS],
         metadata={
-            "dagster/column_schema": _columns(
+            "dagster/column_schema": table_schema(
                 *KEY_COLUMNS,
                 SHARE_CODE,
                 DATE,
@@ -113,9 +112,9 @@ daily_table_specs = [
     AssetSpec(
         PAGE_STATS,
         description="Page views per user code, share code, UTC day and page type.",
-        deps=[analytics_page_views],
+        deps=[PAGE_VIEWS],
         metadata={
-            "dagster/column_schema": _columns(
+            "dagster/column_schema": table_schema(
                 *KEY_COLUMNS,
                 SHARE_CODE,
                 DATE,
@@ -162,7 +161,7 @@ def daily_tables(
     outcomes = []
     with database.connect() as conn:
         if tables:
-            ensure_upcoming_partitions(conn, UPCOMING_PARTITION_DAYS)
+            ensure_upcoming_raw_partitions(conn, UPCOMING_PARTITION_DAYS)
         for start, stop in chunks(first_day, end_day, MAX_DAYS_PER_TRANSACTION):
             if tables:
                 ensure_partitions(conn, start, stop)

@@ -32,18 +32,20 @@ from dagster import (
     SensorResult,
     sensor,
 )
-from dagster._core.storage.tags import (
+
+from clik_pipeline.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-
-from clik_pipeline.aggregation import DAILY_TABLE_NAMES
-from clik_pipeline.jobs import daily_aggregation_job
+from clik_pipeline.defs.daily.jobs import daily_aggregation_job
+from clik_pipeline.defs.daily.status import latest_materializations
 from clik_pipeline.partitions import contiguous_ranges, daily_partitions, days_run_request
-from clik_pipeline.queries import query, scalar
+from clik_pipeline.queries import Queries, shared_queries
 from clik_pipeline.resources import ClikDatabase
-from clik_pipeline.status import latest_materializations
+from clik_pipeline.tables import DAILY_TABLE_NAMES
+
+queries = Queries(__package__)
 
 LATE_DATA_LAG = timedelta(minutes=2)
 LATE_DATA_INTERVAL_SECONDS = 60
@@ -116,7 +118,7 @@ def build_late_events_sensor(
     ) -> SensorResult:
         cursor = LateDataCursor.load(context.cursor)
         with database.connect() as conn:
-            now = scalar(conn, "select_now")
+            now = shared_queries.scalar(conn, "select_now")
             until = (now - lag).timestamp()
             if cursor.scanned_until is None:
                 # First tick: what is already stored is the schedule's and backfills' business.
@@ -124,8 +126,9 @@ def build_late_events_sensor(
                     skip_reason=f"watching rows received after {_iso(until)}",
                     cursor=LateDataCursor(until).dump(),
                 )
-            received = conn.execute(
-                query("select_days_received_between"),
+            received = queries.run(
+                conn,
+                "select_days_received_between",
                 {"after": _time(cursor.scanned_until), "until": _time(until)},
             ).fetchall()
         for day, last_received in received:

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from datetime import date
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from clik_pipeline.aggregation import DAILY_TABLE_NAMES
-from clik_pipeline.checks import CHECK_KEYS
+from clik_pipeline.dagster_internals import (
+    AssetCheckEvaluationTargetMaterializationData,
+    AssetCheckExecutionRecordStatus,
+)
+from clik_pipeline.defs.daily.checks import CHECK_KEYS
+from clik_pipeline.tables import DAILY_TABLE_NAMES
 
 
 def latest_materialization_ids(

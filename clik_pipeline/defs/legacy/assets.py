@@ -2,7 +2,7 @@
 
 `analytics_events` (one JSONB row per event) is an external asset: the old system wrote it.
 Materializing `analytics_events_archive` runs the migration: every legacy row is moved, chunk
-by chunk, into the normalized tables and the archive (clik_pipeline/legacy_migration.py). The
+by chunk, into the normalized tables and the archive (defs/legacy/migration.py). The
 check `legacy_rows_reconciled` compares counts: archived + remaining rows = the rows there were
 when the migration started, and every migrated event is in the new tables.
 """
@@ -19,51 +19,42 @@ from dagster import (
     Config,
     MaterializeResult,
     MetadataValue,
-    TableColumn,
-    TableSchema,
     asset,
     asset_check,
 )
 from pydantic import Field
 
-from clik_pipeline.aggregation import retention_horizon
-from clik_pipeline.legacy_migration import (
+from clik_pipeline.defs.legacy.migration import (
     DEFAULT_CHUNK_SIZE,
     Chunk,
     MigrationRun,
     migrate,
     reconcile,
 )
+from clik_pipeline.defs.retention.guard import retention_horizon
 from clik_pipeline.partitions import daily_partitions
 from clik_pipeline.resources import ClikDatabase
+from clik_pipeline.tables import LEGACY_ARCHIVE, LEGACY_EVENTS, table_metadata
 
 LEGACY_GROUP = "legacy"
-ARCHIVE = "analytics_events_archive"
+ARCHIVE = LEGACY_ARCHIVE
 EPOCH = date(2000, 1, 1)  # earlier event times are refused by the mapping
 
 
-def _schema(*columns: tuple[str, str, str]) -> TableSchema:
-    return TableSchema(
-        columns=[TableColumn(name, type, description) for name, type, description in columns]
-    )
-
-
 analytics_events = AssetSpec(
-    "analytics_events",
+    LEGACY_EVENTS,
     group_name=LEGACY_GROUP,
     description="The old system's events, one JSONB row each; emptied by "
     "legacy_events_migration_job. Accepted format: README, 'Migrating from the old "
     "analytics_events table'.",
     kinds={"postgres"},
-    metadata={
-        "dagster/table_name": "analytics_events",
-        "dagster/column_schema": _schema(
-            ("id", "uuid", "becomes the page view's or click's id"),
-            ("event_type", "text", "view / click / session (and variants)"),
-            ("event_data", "jsonb", "userCode, sessionId, shareCode, pageType, clickTarget, ..."),
-            ("created_at", "timestamptz", "event time unless event_data holds one"),
-        ),
-    },
+    metadata=table_metadata(
+        LEGACY_EVENTS,
+        ("id", "uuid", "becomes the page view's or click's id"),
+        ("event_type", "text", "view / click / session (and variants)"),
+        ("event_data", "jsonb", "userCode, sessionId, shareCode, pageType, clickTarget, ..."),
+        ("created_at", "timestamptz", "event time unless event_data holds one"),
+    ),
 )
 
 
@@ -89,20 +80,18 @@ class LegacyMigrationConfig(Config):
     description="Every legacy row once migrated, with where it went (migrated_to) or why it "
     "could not be mapped (migration_error). Materializing it moves the rows left in "
     "analytics_events into the normalized tables, resumably.",
-    metadata={
-        "dagster/table_name": ARCHIVE,
-        "dagster/column_schema": _schema(
-            ("id", "uuid", "the legacy row's id"),
-            ("event_type", "text", "as it was"),
-            ("event_data", "jsonb", "as it was"),
-            ("created_at", "timestamptz", "as it was"),
-            ("archived_at", "timestamptz", "when it was moved"),
-            ("migration_error", "text", "why it could not be mapped (NULL: migrated)"),
-            ("migrated_to", "text", "analytics_page_views, analytics_clicks or analytics_sessions"),
-            ("event_time", "timestamptz", "the event time it was given"),
-            ("session_id", "text", "the session it was given"),
-        ),
-    },
+    metadata=table_metadata(
+        ARCHIVE,
+        ("id", "uuid", "the legacy row's id"),
+        ("event_type", "text", "as it was"),
+        ("event_data", "jsonb", "as it was"),
+        ("created_at", "timestamptz", "as it was"),
+        ("archived_at", "timestamptz", "when it was moved"),
+        ("migration_error", "text", "why it could not be mapped (NULL: migrated)"),
+        ("migrated_to", "text", "analytics_page_views, analytics_clicks or analytics_sessions"),
+        ("event_time", "timestamptz", "the event time it was given"),
+        ("session_id", "text", "the session it was given"),
+    ),
 )
 def analytics_events_archive(
     context: AssetExecutionContext, config: LegacyMigrationConfig, database: ClikDatabase

@@ -19,12 +19,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from clik.errors import ClikError
-from clik_pipeline.queries import query, scalar
+from clik_pipeline.defs.raw.partitions import ensure_raw_partitions
+from clik_pipeline.queries import Queries, shared_queries
 
-MIGRATOR_ROLE = "clik_legacy_migrator"
+queries = Queries(__package__)
+
 DEFAULT_CHUNK_SIZE = 20_000
 # Held for a whole run, so two runs never interleave their chunks.
 LOCK_KEY = 0x636C696B_4C  # "clik" + "L"
@@ -144,9 +145,9 @@ def migrate(
     run = MigrationRun()
     with _run_lock(conn):
         with _as_migrator(conn):
-            conn.execute(query("record_legacy_migration_baseline"))
-            first_day, last_day = _row(conn, query("select_legacy_event_days"))
-            today = scalar(conn, "select_current_utc_date")
+            queries.run(conn, "record_legacy_migration_baseline")
+            first_day, last_day = _row(conn, "select_legacy_event_days")
+            today = shared_queries.scalar(conn, "select_current_utc_date")
         bounds = (earliest_partition or date.min, today + timedelta(1))
         if first_day is not None:
             # Events land in their day partition rather than the default one (which the
@@ -156,10 +157,9 @@ def migrate(
             )
         while max_chunks is None or run.chunks < max_chunks:
             with _as_migrator(conn):
-                # The chunk's rows are read several times: keep them in memory.
-                conn.execute("SET LOCAL work_mem = '64MB'")
+                queries.run(conn, "set_chunk_work_mem")
                 chunk = Chunk(
-                    *_row(conn, query("migrate_legacy_events_chunk"), {"chunk_size": chunk_size})
+                    *_row(conn, "migrate_legacy_events_chunk", {"chunk_size": chunk_size})
                 )
             if chunk.taken == 0:
                 break
@@ -173,7 +173,7 @@ def migrate(
                 conn, run.first_day, run.last_day + timedelta(1), bounds
             )
         with _as_migrator(conn):
-            (run.remaining,) = _row(conn, "SELECT count(*) FROM analytics_events")
+            (run.remaining,) = _row(conn, "count_legacy_events")
     run.seconds = time.perf_counter() - began
     return run
 
@@ -182,7 +182,7 @@ def reconcile(conn: psycopg.Connection, horizon: date) -> Reconciliation:
     """The migration's counts; migrated events before `horizon` are not looked up (retention
     may have dropped them)."""
     with _as_migrator(conn):
-        row = _row(conn, query("reconcile_legacy_migration"), {"horizon": horizon})
+        row = _row(conn, "reconcile_legacy_migration", {"horizon": horizon})
     original, _recorded_at, *counts = row  # counts in Reconciliation's field order
     return Reconciliation(original, *counts)
 
@@ -196,19 +196,17 @@ def _ensure_partitions(
     while start < stop:
         last = min(stop, start + timedelta(PARTITION_DAYS_PER_CALL)) - timedelta(1)
         with _as_migrator(conn):
-            count = scalar(conn, "ensure_raw_partitions", {"first_day": start, "last_day": last})
+            count = ensure_raw_partitions(conn, start, last)
         created += count
         start = last + timedelta(1)
     return created
 
 
-def _row(
-    conn: psycopg.Connection, statement: str, params: Mapping[str, Any] | None = None
-) -> tuple:
-    """The one row `statement` returns."""
-    row = conn.execute(statement, params).fetchone()
+def _row(conn: psycopg.Connection, name: str, params: Mapping[str, Any] | None = None) -> tuple:
+    """The one row sql/<name>.sql returns."""
+    row = queries.run(conn, name, params).fetchone()
     if row is None:
-        raise RuntimeError(f"no row from: {statement[:80]}")
+        raise RuntimeError(f"{name}.sql returned no row")
     return row
 
 
@@ -216,18 +214,18 @@ def _row(
 def _as_migrator(conn: psycopg.Connection) -> Iterator[None]:
     """One transaction under clik_legacy_migrator."""
     with conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(MIGRATOR_ROLE)))
+        queries.run(conn, "set_local_role_legacy_migrator")
         yield
 
 
 @contextmanager
 def _run_lock(conn: psycopg.Connection) -> Iterator[None]:
     """The session-level advisory lock of a migration run; refuses a second concurrent run."""
-    (locked,) = _row(conn, "SELECT pg_try_advisory_lock(%(key)s)", {"key": LOCK_KEY})
+    (locked,) = _row(conn, "try_lock_migration_run", {"key": LOCK_KEY})
     if not locked:
         raise ClikError("another legacy migration run is in progress; try again when it ends")
     try:
         yield
     finally:
         if not conn.closed and not conn.broken:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+            queries.run(conn, "unlock_migration_run", {"key": LOCK_KEY})

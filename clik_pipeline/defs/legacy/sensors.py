@@ -1,40 +1,30 @@
-"""The legacy migration's job, and the sensor that aggregates the days it filled.
+"""The sensor that aggregates the days a legacy migration run filled.
 
-`legacy_events_migration_job` materializes analytics_events_archive (the migration) and runs
-its reconciliation check. Migrated events land on past days that may never have been
-aggregated (the late-data sensor only refreshes days already aggregated), so
-`legacy_days_aggregation_sensor` watches the archive's materializations and requests
-`daily_aggregation_job` for the days each run touched, as one partition-range run.
+Migrated events land on past days that may never have been aggregated (the late-data sensor
+only refreshes days already aggregated), so `legacy_days_aggregation_sensor` watches the
+archive's materializations and requests `daily_aggregation_job` for the days each run touched,
+as one partition-range run.
 """
 
 from datetime import date
 
 from dagster import (
     AssetKey,
-    AssetSelection,
     DefaultSensorStatus,
     EventLogEntry,
     RunRequest,
     SensorEvaluationContext,
     SkipReason,
     asset_sensor,
-    define_asset_job,
 )
 
-from clik_pipeline.assets.legacy import ARCHIVE
-from clik_pipeline.jobs import daily_aggregation_job
+from clik_pipeline.defs.daily.jobs import daily_aggregation_job
 from clik_pipeline.partitions import daily_partitions, days_run_request
-
-legacy_events_migration_job = define_asset_job(
-    "legacy_events_migration_job",
-    selection=AssetSelection.assets(ARCHIVE),  # with its reconciliation check
-    description="Moves the old analytics_events rows into the normalized tables and the "
-    "archive in resumable chunks, then reconciles the counts.",
-)
+from clik_pipeline.tables import LEGACY_ARCHIVE
 
 
 @asset_sensor(
-    asset_key=AssetKey(ARCHIVE),
+    asset_key=AssetKey(LEGACY_ARCHIVE),
     job=daily_aggregation_job,
     name="legacy_days_aggregation_sensor",
     minimum_interval_seconds=30,

@@ -32,12 +32,13 @@ from dagster import (
     TableRecord,
     TableSchema,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
+from clik_pipeline.dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from clik_pipeline.partitions import daily_partitions
-from clik_pipeline.queries import query, scalar
+from clik_pipeline.queries import Queries
+from clik_pipeline.tables import CLICK_TARGETS, GROUP_STATS, PAGE_STATS, USER_STATS
+
+queries = Queries(__package__)
 
 # Shown in a failed check's description; the metadata table holds up to MAX_ROWS_SHOWN rows.
 MAX_USER_CODES_DESCRIBED = 5
@@ -49,7 +50,7 @@ SESSIONS, PAGE_VIEWS, CLICKS = "sessions", "page_views", "clicks"
 
 
 @dataclass(frozen=True)
-class Reconciliation:
+class DailyCheck:
     """One asset check: a query listing the (day, user code, measure) that disagree."""
 
     name: str
@@ -64,50 +65,50 @@ class Reconciliation:
         return AssetCheckKey(AssetKey(self.asset), self.name)
 
 
-CHECKS: tuple[Reconciliation, ...] = (
-    Reconciliation(
+CHECKS: tuple[DailyCheck, ...] = (
+    DailyCheck(
         "user_stats_match_raw_events",
-        "analytics_daily_user_stats",
+        USER_STATS,
         "Per user code and day: total_sessions, total_page_views, total_clicks and "
         "unique_share_codes equal what the raw sessions, page views and clicks of that day give.",
         "select_user_stats_mismatches",
         (SESSIONS, PAGE_VIEWS, CLICKS),
     ),
-    Reconciliation(
+    DailyCheck(
         "user_stats_match_other_daily_tables",
-        "analytics_daily_user_stats",
+        USER_STATS,
         "Per user code and day: the user stats equal the sums of the group stats (and their "
         "share codes), total_page_views the sum of the page stats' view_count, total_clicks the "
         "sum of the click targets' click_count. Tables not materialized for a day are skipped.",
         "select_daily_identity_mismatches",
         reads_raw=False,
     ),
-    Reconciliation(
+    DailyCheck(
         "session_counters_match_events",
-        "analytics_daily_user_stats",
+        USER_STATS,
         "Sessions started that day: their page_views and clicks counters equal the number of "
         "their rows in analytics_page_views and analytics_clicks.",
         "select_session_counter_mismatches",
     ),
-    Reconciliation(
+    DailyCheck(
         "group_stats_match_raw_events",
-        "analytics_daily_group_stats",
+        GROUP_STATS,
         "Per user code, share code (missing ones together) and day: the totals equal what the "
         "raw rows with that share code give.",
         "select_group_stats_mismatches",
         (SESSIONS, PAGE_VIEWS, CLICKS),
     ),
-    Reconciliation(
+    DailyCheck(
         "click_targets_match_raw_clicks",
-        "analytics_daily_click_targets",
+        CLICK_TARGETS,
         "Per user code, share code, day, click target and category: click_count equals the "
         "number of raw clicks.",
         "select_click_target_mismatches",
         (CLICKS,),
     ),
-    Reconciliation(
+    DailyCheck(
         "page_stats_match_raw_page_views",
-        "analytics_daily_page_stats",
+        PAGE_STATS,
         "Per user code, share code, day and page type: view_count equals the number of raw "
         "page views.",
         "select_page_stats_mismatches",
@@ -119,9 +120,9 @@ CHECK_KEYS = tuple(check.key for check in CHECKS)
 
 # Parameters of select_daily_identity_mismatches.sql: the days each other table is compared on.
 COMPARED_DAYS_PARAMETERS = {
-    "analytics_daily_group_stats": "group_days",
-    "analytics_daily_page_stats": "page_days",
-    "analytics_daily_click_targets": "click_days",
+    GROUP_STATS: "group_days",
+    PAGE_STATS: "page_days",
+    CLICK_TARGETS: "click_days",
 }
 
 # Partitioned asset checks are a preview feature of Dagster 1.13 (pinned exactly in
@@ -154,7 +155,7 @@ class Mismatch:
 class CheckOutcome:
     """The result of one check for one day."""
 
-    check: Reconciliation
+    check: DailyCheck
     day: date
     mismatches: list[Mismatch] = field(default_factory=list)
     unverifiable: str | None = None  # why the day cannot be reconciled any more
@@ -250,7 +251,7 @@ MISMATCH_SCHEMA = TableSchema(
 
 def evaluate_checks(
     conn: psycopg.Connection,
-    checks: Sequence[Reconciliation],
+    checks: Sequence[DailyCheck],
     start: date,
     stop: date,
     compared_days: Mapping[str, Iterable[date]],
@@ -275,7 +276,7 @@ def evaluate_checks(
     for check in checks:
         for raw_input in check.raw_inputs:
             if raw_input not in collected:
-                conn.execute(query(f"collect_expected_{raw_input}"), params)
+                queries.run(conn, f"collect_expected_{raw_input}", params)
                 collected.add(raw_input)
         found: dict[date, list[Mismatch]] = defaultdict(list)
         for row in _mismatches(conn, check, params):
@@ -297,11 +298,11 @@ def evaluate_checks(
 
 
 def _mismatches(
-    conn: psycopg.Connection, check: Reconciliation, params: dict[str, object]
+    conn: psycopg.Connection, check: DailyCheck, params: dict[str, object]
 ) -> list[tuple]:
     if check.mismatches == "select_session_counter_mismatches":
-        events_end = scalar(conn, "select_day_sessions_end", params)
+        events_end = queries.scalar(conn, "select_day_sessions_end", params)
         if events_end is None:
             return []  # no session started in the range
         params = {**params, "events_end": events_end}
-    return conn.execute(query(check.mismatches), params).fetchall()
+    return queries.run(conn, check.mismatches, params).fetchall()

@@ -1,1 +1,0 @@
-"""Asset definitions: the raw tables the ingest service writes, the daily tables built here."""

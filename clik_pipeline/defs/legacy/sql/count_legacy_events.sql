@@ -1,0 +1,2 @@
+-- The legacy rows not migrated yet.
+SELECT count(*) AS remaining FROM analytics_events
