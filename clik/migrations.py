@@ -1,5 +1,6 @@
 """Schema migrations: numbered plain SQL files in `sql/`, applied in order, each in its own
-transaction, recorded in `schema_migrations` with a checksum of the file.
+transaction, recorded in `schema_migrations` with a checksum of the file. `sql/` is installed as
+the package `clik_sql` (setup.py), so a wheel carries it: it is read with importlib.resources.
 
 An applied migration is never edited: a changed checksum stops `migrate` with a clear message.
 Concurrent runs against one database wait for each other on an advisory lock, so the second
@@ -12,13 +13,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import psycopg
 
 from clik.errors import ClikError
+from clik.queries import query
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATIONS: Traversable = files("clik_sql")  # the repository's sql/, wherever it is installed
 FILE_NAME = re.compile(r"^(?P<version>\d{4})_[a-z0-9]+(?:_[a-z0-9]+)*\.sql$")
 LOCK_KEY = 0x636C696B  # "clik": advisory lock held while migrating
 
@@ -27,38 +30,37 @@ LOCK_KEY = 0x636C696B  # "clik": advisory lock held while migrating
 PARTITION_DAYS_BEHIND = 7
 PARTITION_DAYS_AHEAD = 14
 
-CREATE_HISTORY = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    integer PRIMARY KEY,
-    name       text NOT NULL,
-    checksum   text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-)
-"""
+CREATE_HISTORY = query("create_schema_migrations.sql")
+LOCK = query("lock_migrations.sql")
+APPLIED = query("select_applied_migrations.sql")
+RECORD = query("record_migration.sql")
+ENSURE_PARTITIONS = query("ensure_partitions_around_today.sql")
 
 
 @dataclass(frozen=True)
 class Migration:
     version: int
-    path: Path
+    path: Traversable
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @cached_property
-    def sql(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+    def sql(self) -> bytes:
+        return self.path.read_bytes()
 
     @cached_property
     def checksum(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return hashlib.sha256(self.sql).hexdigest()
 
 
-def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """The migrations in `directory`, in order; refuses badly named or duplicated versions."""
+def discover(directory: Traversable = MIGRATIONS) -> list[Migration]:
+    """The migrations in `directory` (a package's resources or a plain Path), in order;
+    refuses badly named or duplicated versions."""
     migrations: dict[int, Migration] = {}
-    for path in sorted(directory.glob("*.sql")):
+    found = (entry for entry in directory.iterdir() if entry.name.endswith(".sql"))
+    for path in sorted(found, key=lambda entry: entry.name):
         match = FILE_NAME.match(path.name)
         if not match:
             raise ClikError(f"migration file {path.name} is not named NNNN_lower_snake_case.sql")
@@ -71,7 +73,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [migrations[version] for version in sorted(migrations)]
 
 
-def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+def migrate(url: str, directory: Traversable = MIGRATIONS) -> list[str]:
     """Applies pending migrations; returns the names of those applied now."""
     migrations = discover(directory)
     try:
@@ -79,14 +81,9 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
     except psycopg.OperationalError as error:
         raise ClikError(f"cannot reach PostgreSQL: {one_line(error)}") from error
     with conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        conn.execute(LOCK, {"lock_key": LOCK_KEY})
         conn.execute(CREATE_HISTORY)
-        applied = {
-            version: (name, checksum)
-            for version, name, checksum in conn.execute(
-                "SELECT version, name, checksum FROM schema_migrations"
-            )
-        }
+        applied = {version: (name, checksum) for version, name, checksum in conn.execute(APPLIED)}
         _refuse_divergence(applied, migrations)
         done = []
         for migration in migrations:
@@ -94,19 +91,21 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                 continue
             try:
                 with conn.transaction():
-                    conn.execute(migration.sql.encode())
+                    conn.execute(migration.sql)
                     conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) "
-                        "VALUES (%s, %s, %s)",
-                        [migration.version, migration.name, migration.checksum],
+                        RECORD,
+                        {
+                            "version": migration.version,
+                            "name": migration.name,
+                            "checksum": migration.checksum,
+                        },
                     )
             except psycopg.Error as error:
                 raise ClikError(f"migration {migration.name} failed: {one_line(error)}") from error
             done.append(migration.name)
         conn.execute(
-            "SELECT ensure_raw_partitions(today - %s, today + %s) "
-            "FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS today) AS utc",
-            [PARTITION_DAYS_BEHIND, PARTITION_DAYS_AHEAD],
+            ENSURE_PARTITIONS,
+            {"days_behind": PARTITION_DAYS_BEHIND, "days_ahead": PARTITION_DAYS_AHEAD},
         )
     return done
 

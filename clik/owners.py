@@ -28,6 +28,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from clik.errors import ClikError
+from clik.queries import query
 
 TOKEN_PREFIX = "clik_"
 SECRET_BYTES = 32
@@ -36,6 +37,14 @@ TOKEN_PATTERN = re.compile(r"^clik_(?P<owner>[0-9a-f]{32})_(?P<secret>[A-Za-z0-9
 MAX_NAME_LENGTH = 200
 MAX_USER_CODE_LENGTH = 64
 ADMIN_ROLE = "clik_owner_admin"
+
+INSERT_OWNER = query("insert_owner.sql")
+USER_CODE_HOLDERS = query("select_user_code_holders.sql")
+INSERT_USER_CODES = query("insert_user_codes.sql")
+SELECT_OWNERS = query("select_owners.sql")
+LOCK_OWNER = query("lock_owner.sql")
+REVOKE_OWNER = query("revoke_owner.sql")
+DELETE_USER_CODES = query("delete_user_codes.sql")
 
 
 @dataclass(frozen=True)
@@ -101,28 +110,18 @@ def add_owner(
     token = new_token(owner_id)
     with _as_admin(conn):
         created = conn.execute(
-            "INSERT INTO analytics_owners (owner_id, name, token_hash) VALUES (%s, %s, %s) "
-            "ON CONFLICT (name) DO NOTHING RETURNING created_at",
-            [owner_id, name, hash_token(token)],
+            INSERT_OWNER, {"owner_id": owner_id, "name": name, "token_hash": hash_token(token)}
         ).fetchone()
         if created is None:
             raise ClikError(f"an owner named {name!r} already exists")
-        held = conn.execute(
-            "SELECT o.user_code, a.name FROM user_code_owners o JOIN analytics_owners a"
-            " USING (owner_id) WHERE o.user_code = ANY (%s) ORDER BY 1, 2",
-            [codes],
-        ).fetchall()
+        held = conn.execute(USER_CODE_HOLDERS, {"user_codes": codes}).fetchall()
         if held and not share:
             code, holder = held[0]
             raise ClikError(
                 f"user code {code!r} already belongs to owner {holder!r}; "
                 "pass --share to let both read it"
             )
-        conn.execute(
-            "INSERT INTO user_code_owners (owner_id, user_code) "
-            "SELECT %s, code FROM unnest(%s::text[]) AS code",
-            [owner_id, codes],
-        )
+        conn.execute(INSERT_USER_CODES, {"owner_id": owner_id, "user_codes": codes})
     return Owner(owner_id, name, created[0], None, codes), token
 
 
@@ -130,13 +129,7 @@ def list_owners(conn: psycopg.Connection) -> list[Owner]:
     """Every owner, oldest first, with its user codes."""
     with _as_admin(conn):
         cursor = conn.cursor(row_factory=class_row(Owner))
-        return cursor.execute(
-            "SELECT o.owner_id, o.name, o.created_at, o.revoked_at, "
-            "       coalesce(array_agg(c.user_code ORDER BY c.user_code) "
-            "                FILTER (WHERE c.user_code IS NOT NULL), '{}') AS user_codes "
-            "FROM analytics_owners o LEFT JOIN user_code_owners c USING (owner_id) "
-            "GROUP BY o.owner_id ORDER BY o.created_at, o.name"
-        ).fetchall()
+        return cursor.execute(SELECT_OWNERS).fetchall()
 
 
 def revoke_owner(conn: psycopg.Connection, name_or_id: str) -> Owner:
@@ -147,23 +140,13 @@ def revoke_owner(conn: psycopg.Connection, name_or_id: str) -> Owner:
     except ValueError:
         owner_id = None
     with _as_admin(conn):
-        row = conn.execute(
-            "SELECT owner_id, name, created_at, revoked_at FROM analytics_owners "
-            "WHERE name = %s OR owner_id = %s FOR UPDATE",
-            [name_or_id, owner_id],
-        ).fetchone()
+        row = conn.execute(LOCK_OWNER, {"name": name_or_id, "owner_id": owner_id}).fetchone()
         if row is None:
             raise ClikError(f"no owner named {name_or_id!r}")
         if row[3] is not None:
             raise ClikError(f"owner {row[1]!r} was already revoked at {row[3]:%Y-%m-%d %H:%M:%S%z}")
-        revoked_at = conn.execute(
-            "UPDATE analytics_owners SET revoked_at = now() WHERE owner_id = %s "
-            "RETURNING revoked_at",
-            [row[0]],
-        ).fetchone()
-        codes = conn.execute(
-            "DELETE FROM user_code_owners WHERE owner_id = %s RETURNING user_code", [row[0]]
-        ).fetchall()
+        revoked_at = conn.execute(REVOKE_OWNER, {"owner_id": row[0]}).fetchone()
+        codes = conn.execute(DELETE_USER_CODES, {"owner_id": row[0]}).fetchall()
     return Owner(
         row[0], row[1], row[2], revoked_at[0] if revoked_at else None, sorted(c for (c,) in codes)
     )

@@ -8,7 +8,29 @@ import psycopg
 import pytest
 
 from clik.errors import ClikError
-from clik.migrations import FILE_NAME, MIGRATIONS_DIR, discover, migrate
+from clik.migrations import FILE_NAME, MIGRATIONS, discover, migrate
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SQL_DIR = REPOSITORY / "sql"  # installed as the package clik_sql
+
+
+def copied_migrations(tmp_path: Path) -> Path:
+    """A directory holding a copy of the installed migrations, for a test to change."""
+    directory = tmp_path / "sql"
+    directory.mkdir()
+    for migration in discover():
+        (directory / migration.name).write_bytes(migration.sql)
+    return directory
+
+
+def in_git_checkout() -> bool:
+    return shutil.which("git") is not None and (REPOSITORY / ".git").exists()
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPOSITORY), *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def applied_versions(url: str) -> list[int]:
@@ -17,13 +39,23 @@ def applied_versions(url: str) -> list[int]:
 
 
 def test_migration_files_are_numbered_snake_case_sql() -> None:
-    names = sorted(path.name for path in MIGRATIONS_DIR.glob("*"))
+    names = sorted(path.name for path in SQL_DIR.iterdir() if path.name != "__init__.py")
     assert names, "sql/ holds no migrations"
     for name in names:
         assert FILE_NAME.match(name), f"{name} is not NNNN_lower_snake_case.sql"
     versions = [int(name[:4]) for name in names]
     assert versions[0] == 1
     assert len(set(versions)) == len(versions), "two migrations share a version"
+
+
+def test_the_installed_migrations_are_the_repository_sql_directory() -> None:
+    """clik reads its migrations from the package clik_sql (sql/ mapped by setup.py), with
+    importlib.resources: in this checkout, exactly the files of sql/."""
+    assert sorted(m.name for m in discover()) == sorted(p.name for p in SQL_DIR.glob("*.sql"))
+    assert (
+        MIGRATIONS.joinpath("0001_roles.sql").read_bytes()
+        == (SQL_DIR / "0001_roles.sql").read_bytes()
+    )
 
 
 def test_all_migrations_apply_to_an_empty_database_and_again_do_nothing(
@@ -36,8 +68,7 @@ def test_all_migrations_apply_to_an_empty_database_and_again_do_nothing(
 
 
 def test_an_edited_applied_migration_is_refused(empty_database_url: str, tmp_path: Path) -> None:
-    directory = tmp_path / "sql"
-    shutil.copytree(MIGRATIONS_DIR, directory)
+    directory = copied_migrations(tmp_path)
     migrate(empty_database_url, directory)
     edited = directory / "0004_daily_tables.sql"
     edited.write_text(edited.read_text() + "\n-- a later edit\n")
@@ -50,8 +81,7 @@ def test_an_edited_applied_migration_is_refused(empty_database_url: str, tmp_pat
 def test_a_migration_the_checkout_does_not_know_is_refused(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    directory = tmp_path / "sql"
-    shutil.copytree(MIGRATIONS_DIR, directory)
+    directory = copied_migrations(tmp_path)
     (directory / "0999_from_the_future.sql").write_text("SELECT 1;")
     migrate(empty_database_url, directory)
     with pytest.raises(
@@ -61,8 +91,7 @@ def test_a_migration_the_checkout_does_not_know_is_refused(
 
 
 def test_a_failing_migration_leaves_nothing_behind(empty_database_url: str, tmp_path: Path) -> None:
-    directory = tmp_path / "sql"
-    shutil.copytree(MIGRATIONS_DIR, directory)
+    directory = copied_migrations(tmp_path)
     (directory / "0998_half_done.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1/0;\n")
     with pytest.raises(
         ClikError, match=re.escape("migration 0998_half_done.sql failed: division by zero")
@@ -114,14 +143,10 @@ def test_a_new_migration_numbers_above_every_migration_added_before_it() -> None
     """A migration applies after every one already released, so its number must say so: a
     database migrated earlier would otherwise apply it after higher ones (procrastinate's
     rule). Read from git history: the order in which migration files were added."""
-    repository = MIGRATIONS_DIR.parent
-    if shutil.which("git") is None or not (repository / ".git").exists():
+    if not in_git_checkout():
         pytest.skip("not a git checkout: the order migrations were added in is unknown")
-    log = subprocess.run(
-        ["git", "-C", str(repository), "log", "--diff-filter=A", "--format=commit %H",
-         "--name-only", "--reverse", "--", "sql/"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    log = git("log", "--diff-filter=A", "--format=commit %H", "--name-only", "--reverse",
+              "--", "sql/")  # fmt: skip
     highest = 0
     for line in log.splitlines():
         match = FILE_NAME.match(Path(line).name) if line.startswith("sql/") else None
@@ -135,3 +160,26 @@ def test_a_new_migration_numbers_above_every_migration_added_before_it() -> None
             "migration added before it"
         )
         highest = version
+
+
+def test_migrations_added_on_a_branch_number_above_every_migration_on_main() -> None:
+    """procrastinate's rule, checked before a merge: every migration this checkout has (work
+    tree included) that main did not have where this branch left it must number above all of
+    main's. On main itself, that is every migration not committed yet."""
+    if not in_git_checkout():
+        pytest.skip("not a git checkout: main's migrations are unknown")
+    for main in ("origin/main", "main"):
+        if subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", "--verify", "--quiet",
+                           f"{main}^{{commit}}"], capture_output=True).returncode == 0:  # fmt: skip
+            break
+    else:
+        pytest.skip("no main branch to compare with")
+    base = git("merge-base", "HEAD", main).strip()
+    on_main = {Path(name).name for name in git("ls-tree", "--name-only", base, "sql/").split()}
+    highest_on_main = max(int(m["version"]) for n in on_main if (m := FILE_NAME.match(n)))
+    added = sorted(path.name for path in SQL_DIR.glob("*.sql") if path.name not in on_main)
+    low = [name for name in added if int(name[:4]) <= highest_on_main]
+    assert low == [], (
+        f"{', '.join(low)}: a migration added after main's {highest_on_main:04d} must number "
+        f"above it (a database migrated from main would apply it out of order)"
+    )
