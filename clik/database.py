@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from clik.embedded import EmbeddedServer
 from clik.errors import ClikError
 from clik.migrations import one_line
+from clik.queries import query
 from clik.settings import ClikSettings
+
+DATABASE_EXISTS = query("select_database_exists.sql")
 
 
 def database_url(settings: ClikSettings | None = None, *, start: bool = False) -> str:
     """CLIK_DATABASE_URL when set; otherwise the embedded server's URL, starting the server
     first when `start` is true."""
+    from clik.embedded import EmbeddedServer  # which creates its databases with the function below
+
     settings = settings or ClikSettings()
     if settings.database_url:
         return settings.database_url
@@ -34,6 +40,21 @@ def check_reachable(url: str, timeout: int = 5) -> None:
             conn.execute("SELECT 1")
     except psycopg.Error as error:
         raise ClikError(f"cannot reach PostgreSQL at {describe(url)}: {one_line(error)}") from error
+
+
+def create_database(url: str, name: str) -> None:
+    """Creates the database `name` on the server of `url` (connected to through `url`'s own
+    database) unless it exists already."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        if conn.execute(DATABASE_EXISTS, {"name": name}).fetchone():
+            return
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # another process, just now
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def database_name(url: str) -> str:
+    """The database a URL names (`clik` when it names none)."""
+    return str(conninfo_to_dict(url).get("dbname") or "clik")
 
 
 def describe(url: str) -> str:

@@ -24,8 +24,8 @@ from urllib.parse import quote
 
 import psutil
 import psycopg
-from psycopg import sql
 
+from clik.database import create_database
 from clik.errors import ClikError
 
 SERVER_USER = "clik_postgres"  # runs the server when we are root
@@ -129,7 +129,7 @@ class EmbeddedServer:
                     f"-k {shlex.quote(str(self.socket_dir))} -p {PORT}",
                 )
             self._wait_until_ready()
-            self._create_database(DEFAULT_DATABASE)
+            create_database(self.url("postgres"), DEFAULT_DATABASE)
         return self.url()
 
     def start_as_standby_of(self, primary: EmbeddedServer) -> str:
@@ -163,7 +163,7 @@ class EmbeddedServer:
 
     def create_database(self, name: str) -> str:
         """Creates a database on the running server unless it exists; returns its URL."""
-        self._create_database(name)
+        create_database(self.url("postgres"), name)
         return self.url(name)
 
     # --- helpers ----------------------------------------------------------------------------
@@ -226,12 +226,6 @@ class EmbeddedServer:
                         f"embedded PostgreSQL did not become ready ({error}); see {self.log_file}"
                     ) from error
                 time.sleep(0.2)
-
-    def _create_database(self, name: str) -> None:
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     def _pg_ctl(self, *args: str) -> None:
         self._run(binaries() / "pg_ctl", "-D", str(self.pgdata), *args)
