@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from clik.cli import db, dev, owner, serve, simulate
+from clik.cli import db, dev, env, owner, serve, simulate
 from clik.errors import ClikError
 
 
@@ -29,5 +29,5 @@ def main() -> None:
     """clik: analytics for digital business-card pages."""
 
 
-for command in (db.db, serve.serve, dev.dev, simulate.simulate, owner.owner):
+for command in (db.db, serve.serve, dev.dev, env.env, simulate.simulate, owner.owner):
     main.add_command(command)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from clik.embedded import EmbeddedServer
 
 
 @click.group()
@@ -13,14 +18,14 @@ def db() -> None:
 @db.command()
 def up() -> None:
     """Make a migrated database available; print its URL as the last line."""
-    url = _migrated_database()
+    url, _ = migrated_database()
     click.echo(url)
 
 
 @db.command()
 def migrate() -> None:
     """Apply pending migrations from sql/ (idempotent)."""
-    _migrated_database()
+    migrated_database()
 
 
 @db.command()
@@ -49,23 +54,31 @@ def logins() -> None:
 
     from clik.logins import create_logins, login_name, setting_name
 
-    url = _migrated_database()
+    url, _ = migrated_database()
     for component, login_url in create_logins(url).items():
         click.echo(f"login {login_name(component)} ready", err=True)
         click.echo(f"export {setting_name(component)}={shlex.quote(login_url)}")
 
 
-def _migrated_database() -> str:
-    from clik.database import check_reachable, database_url, describe
+def migrated_database() -> tuple[str, EmbeddedServer | None]:
+    """A migrated database (CLIK_DATABASE_URL, else the embedded server, started if needed):
+    its URL, and the embedded server when this call started it (None when CLIK_DATABASE_URL
+    is set or the server was running already). Messages go to stderr."""
+    from clik.database import check_reachable, describe
+    from clik.embedded import EmbeddedServer
     from clik.migrations import migrate as apply_migrations
     from clik.settings import ClikSettings
 
     settings = ClikSettings()
-    url = database_url(settings, start=True)
+    started = None
     if settings.database_url:
+        url = settings.database_url
         check_reachable(url)
         click.echo(f"using CLIK_DATABASE_URL ({describe(url)})", err=True)
     else:
+        server = EmbeddedServer(settings.pgdata)
+        started = None if server.is_running() else server
+        url = server.start()
         click.echo(f"embedded PostgreSQL running (data in {settings.pgdata})", err=True)
     applied = apply_migrations(url)
     click.echo(
@@ -73,4 +86,4 @@ def _migrated_database() -> str:
         + (f" ({', '.join(applied)})" if applied else ", schema up to date"),
         err=True,
     )
-    return url
+    return url, started

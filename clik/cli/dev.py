@@ -2,35 +2,39 @@
 
 A migrated database (the embedded server unless CLIK_DATABASE_URL is set), the ingest service,
 and the Dagster webserver and daemon with their instance stored in PostgreSQL: a database of its
-own beside the analytics one, DAGSTER_HOME under CLIK_HOME.
+own beside the analytics one, DAGSTER_HOME under CLIK_HOME (`clik env` prints the same settings
+for another shell). The Dagster files come from the package (clik/cli/*.yaml, in a checkout
+symbolic links to the repository's own), so a wheel install runs it too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from clik.cli.env import DevEnvironment, packaged_file
 from clik.cli.ports import check_port_free
 from clik.errors import ClikError
 
-if TYPE_CHECKING:
-    from clik.embedded import EmbeddedServer
-
-ROOT = Path(__file__).resolve().parents[2]  # the checkout: workspace.yaml, dagster.yaml, sql/
 STARTUP_TIMEOUT = 300.0  # seconds; the Dagster code location loads slowly on a busy machine
 STOP_TIMEOUT = 30.0
+
+# The console shows warnings and errors, not routine chatter: every minute the daemon reloads
+# its workspace, starting a new code server, and the one it replaced logs "No heartbeat
+# received in 20 seconds, shutting down" at WARNING as it goes (dagster/_daemon/controller.py:
+# RELOAD_WORKSPACE_INTERVAL, DAEMON_GRPC_SERVER_HEARTBEAT_TTL), so the daemon's code servers
+# log errors only; and the daemons' ticks and the webserver's requests log at INFO.
+WEBSERVER_QUIET = ["--dagster-log-level", "warning", "--code-server-log-level", "warning"]
+DAEMON_QUIET = ["--log-level", "warning", "--code-server-log-level", "error"]
 
 
 @click.command()
@@ -40,20 +44,21 @@ STOP_TIMEOUT = 30.0
 def dev(host: str, ingest_port: int, dagster_port: int) -> None:
     """Run database, ingest service (:8000) and Dagster UI and daemon (:3000); Ctrl-C stops
     all of it."""
-    # Nothing starts before we know both ports are free and the checkout is complete.
+    from clik.cli.db import migrated_database
+
+    # Nothing starts before we know both ports are free.
     if ingest_port == dagster_port:
         raise ClikError("--ingest-port and --dagster-port must differ")
     for port, option in ((ingest_port, "--ingest-port"), (dagster_port, "--dagster-port")):
         check_port_free(host, port, f"stop what uses it or choose another with {option}")
-    for needed in ("workspace.yaml", "dagster.yaml"):
-        if not (ROOT / needed).is_file():
-            raise ClikError(f"clik dev runs from a source checkout: {ROOT / needed} is missing")
 
-    database = _Database.up()
-    environment = database.environment()
+    url, started = migrated_database()
     processes = _Processes()
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
+        prepared = DevEnvironment.prepare(url)
+        environment = {**os.environ, **prepared.variables(), **_component_logins(url)}
+        workspace = ["-w", str(packaged_file("workspace.yaml"))]
         processes.start(
             "ingest service",
             [sys.executable, "-m", "clik", "serve", "--host", host, "--port", str(ingest_port)],
@@ -61,22 +66,13 @@ def dev(host: str, ingest_port: int, dagster_port: int) -> None:
         )
         processes.start(
             "Dagster webserver",
-            [
-                sys.executable,
-                "-m",
-                "dagster_webserver",
-                "-h",
-                host,
-                "-p",
-                str(dagster_port),
-                "-w",
-                str(ROOT / "workspace.yaml"),
-            ],
+            [console_script("dagster-webserver"), "-h", host, "-p", str(dagster_port),
+             *workspace, *WEBSERVER_QUIET],
             environment,
-        )
+        )  # fmt: skip
         processes.start(
             "Dagster daemon",
-            [sys.executable, "-m", "dagster._daemon", "run", "-w", str(ROOT / "workspace.yaml")],
+            [console_script("dagster-daemon"), "run", *workspace, *DAEMON_QUIET],
             environment,
         )
         processes.wait_until_ready(
@@ -87,8 +83,8 @@ def dev(host: str, ingest_port: int, dagster_port: int) -> None:
         )
         click.echo(
             f"clik dev: ingest service on http://{host}:{ingest_port}, Dagster UI on "
-            f"http://{host}:{dagster_port} (DAGSTER_HOME={environment['DAGSTER_HOME']}); "
-            "Ctrl-C stops everything",
+            f"http://{host}:{dagster_port} (DAGSTER_HOME={prepared.dagster_home}); "
+            'Ctrl-C stops everything; `eval "$(clik env)"` gives another shell its settings',
             err=True,
         )
         processes.supervise()
@@ -100,70 +96,22 @@ def dev(host: str, ingest_port: int, dagster_port: int) -> None:
             signal.signal(number, signal.SIG_IGN)
         try:
             processes.stop()
-            database.down()
+            if started is not None:
+                started.stop()
+                click.echo("embedded PostgreSQL stopped", err=True)
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
     click.echo("clik dev: stopped", err=True)
 
 
-@dataclass
-class _Database:
-    """The analytics database and the Dagster instance's database beside it."""
-
-    url: str
-    dagster_url: str
-    home: Path
-    embedded: EmbeddedServer | None  # the server we started, to stop it again
-    logins: dict[str, str]  # CLIK_<COMPONENT>_DATABASE_URL -> the component's own login
-
-    @classmethod
-    def up(cls) -> _Database:
-        from clik.database import check_reachable, describe, sqlalchemy_url, with_database
-        from clik.embedded import EmbeddedServer
-        from clik.migrations import migrate
-        from clik.settings import ClikSettings
-
-        settings = ClikSettings()
-        started = None
-        if settings.database_url:
-            url = settings.database_url
-            check_reachable(url)
-            click.echo(f"using CLIK_DATABASE_URL ({describe(url)})", err=True)
-        else:
-            server = EmbeddedServer(settings.pgdata)
-            was_running = server.is_running()
-            url = server.start()
-            started = None if was_running else server
-            click.echo(f"embedded PostgreSQL running (data in {settings.pgdata})", err=True)
-        applied = migrate(url)
-        click.echo(f"migrations: {len(applied)} applied", err=True)
-        logins = _component_logins(url)
-
-        dagster_url = os.environ.get("CLIK_DAGSTER_DATABASE_URL")
-        if not dagster_url:
-            name = f"{_database_name(url)}_dagster"
-            _create_database(url, name)
-            dagster_url = sqlalchemy_url(with_database(url, name))
-        return cls(url, dagster_url, settings.home.resolve(), started, logins)
-
-    def environment(self) -> dict[str, str]:
-        dagster_home = self.home / "dagster"
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-        return {
-            **os.environ,
-            "CLIK_HOME": str(self.home),
-            "CLIK_DATABASE_URL": self.url,
-            "CLIK_DAGSTER_DATABASE_URL": self.dagster_url,
-            "DAGSTER_HOME": str(dagster_home),
-            **self.logins,
-        }
-
-    def down(self) -> None:
-        if self.embedded is not None:
-            self.embedded.stop()
-            click.echo("embedded PostgreSQL stopped", err=True)
+def console_script(name: str) -> str:
+    """A console script of this environment (dagster-webserver, dagster-daemon): beside the
+    interpreter, where pip installs them."""
+    path = Path(sys.executable).parent / name
+    if not path.is_file():
+        raise ClikError(f"{path} is missing: install clik with its dependencies (pip install clik)")
+    return str(path)
 
 
 def _component_logins(url: str) -> dict[str, str]:
@@ -180,32 +128,6 @@ def _component_logins(url: str) -> dict[str, str]:
     return created | given
 
 
-def _database_name(url: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict
-
-    return str(conninfo_to_dict(url).get("dbname") or "clik")
-
-
-def _create_database(url: str, name: str) -> None:
-    """Creates the database on the server of `url` unless it exists."""
-    import psycopg
-    from psycopg import sql
-
-    from clik.migrations import one_line
-
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            if not conn.execute("SELECT FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.errors.DuplicateDatabase:
-        pass  # created a moment ago by someone else
-    except psycopg.Error as error:
-        raise ClikError(
-            f"cannot create the Dagster database {name}: {one_line(error)} "
-            "(or set CLIK_DAGSTER_DATABASE_URL to an existing one)"
-        ) from error
-
-
 class _Processes:
     """Child processes, each in its own session: a terminal's Ctrl-C reaches only us, and we
     stop each child with all it started (code servers, run workers)."""
@@ -215,9 +137,7 @@ class _Processes:
         self.stopping = False
 
     def start(self, name: str, command: list[str], environment: dict[str, str]) -> None:
-        self.children[name] = subprocess.Popen(
-            command, cwd=ROOT, env=environment, start_new_session=True
-        )
+        self.children[name] = subprocess.Popen(command, env=environment, start_new_session=True)
 
     def wait_until_ready(self, endpoints: dict[str, str]) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
