@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from clik.client import IngestClient, RetryPolicy
+from clik.client.ingest import IngestClient, RetryPolicy
 from clik.traffic import SimSession, TrafficParams, build_session, session_starts
 
 BOT_REASON = "bot"  # the service's reason for a crawler's event starts with this

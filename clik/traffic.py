@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from clik.client import Event, click_event, page_view_event, session_event, uuid7
+from clik.client.events import Event, click_event, page_view_event, session_event
+from clik.ids import uuid7
 
 SESSIONS_PER_VISITOR_EXTRA = 0.35  # mean extra sessions per visitor (geometric)
 PAGE_VIEWS_PER_SESSION = 4.4
@@ -37,7 +38,6 @@ RESEND_SHARE = 0.02
 NIGHT_OWL_SHARE = 0.01  # sessions placed just before midnight, long enough to cross it
 BATCH_SIZE = 20
 FLUSH_INTERVAL = timedelta(seconds=10)
-SESSION_TIMEOUT = timedelta(minutes=30)
 
 # Relative traffic per UTC hour of the day, and per weekday (Monday first).
 HOURLY = [2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 13, 14, 14, 13, 12, 12, 12, 13, 14, 14, 12, 9, 6, 4]

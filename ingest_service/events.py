@@ -7,13 +7,13 @@ service (measured in bench/ingest). The limits are the ones `schemas.py` documen
 
 from __future__ import annotations
 
-import os
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from clik.ids import uuid7
 
 # Character limits of the text fields: (shortest, longest). Required fields have shortest 1.
 SESSION_ID = (1, 128)
@@ -234,7 +234,7 @@ def _id(data: dict) -> str:
     event cannot be recognised when it is sent again)."""
     value = data.get("id")
     if value is None:
-        return str(uuid7())
+        return uuid7()
     if type(value) is str and len(value) == 36 and CANONICAL_UUID.fullmatch(value):
         return value
     if not isinstance(value, str) or len(value) > 45:
@@ -268,11 +268,3 @@ def _parse_time(value: Any) -> datetime:
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise EventError("must be an ISO 8601 timestamp with an offset") from None
-
-
-def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (version 7, RFC 9562): 48-bit Unix milliseconds, then random."""
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant
-    return uuid.UUID(int=value)
