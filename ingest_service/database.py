@@ -14,18 +14,16 @@ connections) becomes `DatabaseUnavailable` within a bounded time, which the app 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
-from importlib.resources import files
 from typing import TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
+from ingest_service.queries import query
 from ingest_service.settings import IngestSettings
 
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
 
 # Errors that mean "the database is not usable right now", never "the request is bad":
 # lost or refused connections, server shutdown, statement_timeout, lock/serialization aborts.
@@ -43,9 +41,7 @@ class DatabaseUnavailable(Exception):
     """PostgreSQL is down, stalled or out of connections: the client should retry later."""
 
 
-TRANSACTION_SETTINGS = (
-    files("ingest_service.queries").joinpath("transaction_settings.sql").read_bytes()
-)
+TRANSACTION_SETTINGS = query("transaction_settings.sql")
 
 
 def transaction_settings(role: str | None, settings: IngestSettings) -> dict[str, str | None]:

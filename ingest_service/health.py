@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 import psycopg
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from ingest_service.database import DatabaseUnavailable, run_unit
 from ingest_service.dependencies import IngestPool, Settings
+from ingest_service.queries import query
 from ingest_service.responses import json_response, unavailable
 from ingest_service.schemas import ErrorBody, Status
 
 router = APIRouter(tags=["health"])
 
-CHECK_READY = files("ingest_service.queries").joinpath("check_ready.sql").read_bytes()
+CHECK_READY = query("check_ready.sql")
 
 
 @router.get("/healthz", response_model=Status, summary="The process is alive")

@@ -22,22 +22,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from importlib.resources import files
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from clik.owners import MAX_USER_CODE_LENGTH, token_owner
 from ingest_service.database import TRANSACTION_SETTINGS, run_unit, transaction_settings
+from ingest_service.dependencies import ReaderPool, Settings
+from ingest_service.queries import query
 from ingest_service.responses import json_response
-from ingest_service.schemas import DaysAnswer, ErrorBody, OwnerUserCodes, RangeSummary
+from ingest_service.schemas import (
+    ClickTargetAnswer,
+    DailyAnswer,
+    DaysAnswer,
+    ErrorBody,
+    OwnerUserCodes,
+    PageTypeAnswer,
+    RangeSummary,
+    ShareCodeAnswer,
+)
 from ingest_service.settings import IngestSettings
 
 router = APIRouter(prefix="/api/analytics/stats", tags=["owner stats"])
@@ -52,38 +61,21 @@ DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _query(name: str) -> bytes:
-    return files("ingest_service.queries").joinpath(name).read_bytes()
-
-
-USE_TOKEN = _query("owner_use_token.sql")
-SIGNED_IN = _query("owner_signed_in.sql")
-USER_CODE_OWNED = _query("owner_user_code_owned.sql")
-DAILY_USER_STATS = _query("owner_daily_user_stats.sql")
-SHARE_CODE_STATS = _query("owner_share_code_stats.sql")
-PAGE_STATS = _query("owner_page_stats.sql")
-CLICK_TARGET_STATS = _query("owner_click_target_stats.sql")
-USER_CODES = _query("owner_user_codes.sql")
-RANGE_SUMMARY = _query("owner_range_summary.sql")
-DAYS = _query("owner_days.sql")
+USE_TOKEN = query("owner_use_token.sql")
+SIGNED_IN = query("owner_signed_in.sql")
+USER_CODE_OWNED = query("owner_user_code_owned.sql")
+DAILY_USER_STATS = query("owner_daily_user_stats.sql")
+SHARE_CODE_STATS = query("owner_share_code_stats.sql")
+PAGE_STATS = query("owner_page_stats.sql")
+CLICK_TARGET_STATS = query("owner_click_target_stats.sql")
+USER_CODES = query("owner_user_codes.sql")
+RANGE_SUMMARY = query("owner_range_summary.sql")
+DAYS = query("owner_days.sql")
 
 READER_ROLE = "clik_reader"
 REPLAYED_AT_HEADER = "X-Clik-Replica-Replayed-At"
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="clik"'}
 
-
-# Async dependencies: FastAPI runs a plain `def` dependency in a worker thread, a hop that
-# cost about 0.5 ms of CPU per request here.
-async def get_reader_pool(request: Request) -> AsyncConnectionPool:
-    return request.app.state.reader_pool
-
-
-async def get_settings(request: Request) -> IngestSettings:
-    return request.app.state.settings
-
-
-ReaderPool = Annotated[AsyncConnectionPool, Depends(get_reader_pool)]
-Settings = Annotated[IngestSettings, Depends(get_settings)]
 BearerToken = Annotated[
     HTTPAuthorizationCredentials | None,
     Depends(HTTPBearer(auto_error=False, description="an owner token from `clik owner add`")),
@@ -111,54 +103,6 @@ ToDay = Annotated[
         examples=["2026-11-30"],
     ),
 ]
-
-
-class DailyUserStats(BaseModel):
-    date: date
-    total_sessions: int
-    total_page_views: int
-    total_clicks: int
-    unique_share_codes: list[str] = Field(description="sorted distinct share codes of the day")
-
-
-class ShareCodeStats(BaseModel):
-    share_code: str | None = Field(description="null: visits without a share code")
-    total_sessions: int
-    total_page_views: int
-    total_clicks: int
-
-
-class PageTypeStats(BaseModel):
-    page_type: str
-    view_count: int
-
-
-class ClickTargetStats(BaseModel):
-    click_target: str
-    click_category: str | None
-    click_count: int
-
-
-class StatsAnswer(BaseModel):
-    user_code: str
-    from_: date = Field(alias="from")
-    to: date
-
-
-class DailyAnswer(StatsAnswer):
-    rows: list[DailyUserStats]
-
-
-class ShareCodeAnswer(StatsAnswer):
-    rows: list[ShareCodeStats]
-
-
-class PageTypeAnswer(StatsAnswer):
-    rows: list[PageTypeStats]
-
-
-class ClickTargetAnswer(StatsAnswer):
-    rows: list[ClickTargetStats]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

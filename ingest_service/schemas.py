@@ -171,8 +171,55 @@ class Status(BaseModel):
     status: str = Field(examples=["ok"])
 
 
-# --- owner API: what the dashboard reads (the models of the older owner endpoints live beside
-# their routes in owner_routes.py) ----------------------------------------------------------
+# --- owner API (owner_routes.py) --------------------------------------------------------------
+
+
+class DailyUserStats(BaseModel):
+    date: date
+    total_sessions: int
+    total_page_views: int
+    total_clicks: int
+    unique_share_codes: list[str] = Field(description="sorted distinct share codes of the day")
+
+
+class ShareCodeStats(BaseModel):
+    share_code: str | None = Field(description="null: visits without a share code")
+    total_sessions: int
+    total_page_views: int
+    total_clicks: int
+
+
+class PageTypeStats(BaseModel):
+    page_type: str
+    view_count: int
+
+
+class ClickTargetStats(BaseModel):
+    click_target: str
+    click_category: str | None
+    click_count: int
+
+
+class StatsAnswer(BaseModel):
+    user_code: str
+    from_: date = Field(alias="from")
+    to: date
+
+
+class DailyAnswer(StatsAnswer):
+    rows: list[DailyUserStats]
+
+
+class ShareCodeAnswer(StatsAnswer):
+    rows: list[ShareCodeStats]
+
+
+class PageTypeAnswer(StatsAnswer):
+    rows: list[PageTypeStats]
+
+
+class ClickTargetAnswer(StatsAnswer):
+    rows: list[ClickTargetStats]
 
 
 class OwnerUserCodes(BaseModel):

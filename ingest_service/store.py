@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.resources import files
 
 import orjson
 import psycopg
@@ -30,14 +29,10 @@ import psycopg
 from ingest_service.database import TRANSACTION_SETTINGS
 from ingest_service.events import Click, PageView, TimeWindow
 from ingest_service.plan import OTHER_USER_CODE, Outcome, SessionRow, WritePlan
+from ingest_service.queries import query
 
-
-def _query(name: str) -> bytes:
-    return files("ingest_service.queries").joinpath(name).read_bytes()
-
-
-LOCK_SESSIONS = _query("lock_group_sessions.sql")
-WRITE_GROUP = _query("write_group.sql")
+LOCK_SESSIONS = query("lock_group_sessions.sql")
+WRITE_GROUP = query("write_group.sql")
 
 
 @dataclass(slots=True)
