@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from clik.client.ingest import IngestClient, RetryPolicy
+from clik.client.ingest import BatchResult, IngestClient, RetryPolicy
 from clik.traffic import SimSession, TrafficParams, build_session, session_starts
 
 BOT_REASON = "bot"  # the service's reason for a crawler's event starts with this
@@ -18,15 +18,18 @@ BOT_REASON = "bot"  # the service's reason for a crawler's event starts with thi
 
 @dataclass
 class Summary:
-    """What a simulation sent (distinct events, resends not counted) and what the server said
-    (every answer summed, resends included)."""
+    """What a simulation sent (distinct events, resends not counted), what the server said
+    (every answer summed, resends included), and the rows the database should hold: those of
+    the events some answer did not reject (each once, however often it was sent)."""
 
     sessions: int = 0
     page_views: int = 0
     clicks: int = 0
     bot_sessions: int = 0
     bot_events: int = 0
-    bot_page_views: int = 0
+    stored_sessions: int = 0  # sessions with an event the server took (accepted or duplicate)
+    stored_page_views: int = 0
+    stored_clicks: int = 0
     batches: int = 0
     resent_batches: int = 0
     resent_events: int = 0
@@ -44,13 +47,9 @@ class Summary:
         return self.sessions + self.page_views + self.clicks
 
     @property
-    def stored_page_views(self) -> int:
-        return self.page_views - self.bot_page_views
-
-    @property
     def stored(self) -> int:
-        """Rows the database should hold: every event but the crawlers' (which never click)."""
-        return self.sessions - self.bot_sessions + self.stored_page_views + self.clicks
+        """Rows the database should hold, from what the server answered."""
+        return self.stored_sessions + self.stored_page_views + self.stored_clicks
 
     @property
     def events_per_second(self) -> float:
@@ -67,8 +66,9 @@ class Summary:
             f"{self.rejected:,} rejected ({self.rejected_bots:,} of them crawlers' events)"
             + (f", {self.dropped:,} refused whole" if self.dropped else "")
             + (f", {self.unsent:,} unsent after retries" if self.unsent else ""),
-            f"expected in the database: {humans:,} sessions, {self.stored_page_views:,} page "
-            f"views, {self.clicks:,} clicks = {self.stored:,} rows"
+            f"expected in the database: {self.stored_sessions:,} sessions, "
+            f"{self.stored_page_views:,} page views, {self.stored_clicks:,} clicks = "
+            f"{self.stored:,} rows"
             + (
                 " = the accepted events"
                 if self.stored == self.accepted
@@ -135,10 +135,18 @@ class Simulation:
     def _visit(self, start, visitor: int, number: int) -> None:
         session = build_session(self.params, start, visitor, number)
         self._count_sent(session)
+        taken: set[tuple[str, str]] = set()  # (type, id) of the events some answer took
         for index, batch in enumerate(session.batches):
             for copy in range(2 if index in session.resend else 1):
                 result = self.client.send(batch, user_agent=session.user_agent)
                 self._count_answer(session, batch, result, resent=copy == 1)
+                taken.update(_taken(batch, result))
+        with self._lock:
+            # An event the server took is stored (now or before); any of them stores the
+            # session too (a page view or click creates its session).
+            self.summary.stored_sessions += bool(taken)
+            self.summary.stored_page_views += sum(kind == "page_view" for kind, _ in taken)
+            self.summary.stored_clicks += sum(kind == "click" for kind, _ in taken)
 
     def _count_sent(self, session: SimSession) -> None:
         with self._lock:
@@ -152,7 +160,6 @@ class Simulation:
                     summary.clicks += 1
             if session.is_bot:
                 summary.bot_events += len(session.events)
-                summary.bot_page_views += sum(e["type"] == "page_view" for e in session.events)
             summary.batches += len(session.batches)
             summary.resent_batches += len(session.resend)
 
@@ -184,3 +191,16 @@ class Simulation:
         if reason not in self.summary.unexpected and len(self.summary.unexpected) < 5:
             self.summary.unexpected.append(reason)
         self._stop.set()
+
+
+def _taken(batch: list, result: BatchResult) -> list[tuple[str, str]]:
+    """(type, id) of the batch's events that a 200 answer accepted or counted as duplicates,
+    i.e. did not reject (a session event's id is its session's)."""
+    if not result.final or result.error or result.status is None or result.status >= 300:
+        return []
+    rejected = {index for index, _ in result.rejected}
+    return [
+        (event["type"], event["data"].get("id") or event["data"]["session_id"])
+        for index, event in enumerate(batch)
+        if index not in rejected
+    ]

@@ -201,6 +201,28 @@ def test_events_older_than_the_service_accepts_stop_the_run_with_one_line(
     )
 
 
+def test_when_the_service_rejects_everything_nothing_is_expected_in_the_database(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Every event is older than the service accepts: the expected rows come from the
+    answers (none taken), not from what was sent."""
+    start = (datetime.now(UTC) - timedelta(days=5)).strftime("%Y-%m-%d")
+    args = ["simulate", "--visitors", "3", "--days", "1", "--start", start, "--seed", "2",
+            "--concurrency", "1", "--no-progress"]  # fmt: skip
+    with running_ingest(database_url, tmp_path, max_event_age_hours=24) as url:
+        result = CliRunner().invoke(main, [*args, "--url", url])
+    assert result.exit_code == 1
+    assert "older than the accepted age" in result.stderr
+    assert database_counts(database_url) | {"ok": None} == {
+        "sessions": 0, "page_views": 0, "clicks": 0, "ok": None,
+    }  # fmt: skip
+    assert "server: 0 accepted, 0 duplicates" in result.stdout
+    assert (
+        "expected in the database: 0 sessions, 0 page views, 0 clicks = 0 rows = the accepted "
+        "events" in result.stdout
+    ), result.stdout
+
+
 def test_a_period_ending_in_the_future_is_refused() -> None:
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
     result = CliRunner().invoke(
