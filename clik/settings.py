@@ -27,6 +27,9 @@ class ClikSettings(BaseSettings):
     home: Path = Field(default=Path(".clik"), description="local state directory")
     partitions_start: date = Field(default=date(2025, 1, 1), description="first daily partition")
     retention_days: int = Field(default=90, ge=1, description="days of raw events kept")
+    today_refresh_minutes: int = Field(
+        default=15, ge=1, le=1440, description="how stale today's provisional daily rows may get"
+    )
 
     @property
     def pgdata(self) -> Path:

@@ -20,10 +20,15 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
+# The ticks of a cron string in a time zone, as the scheduler computes them (the schedule tests
+# compare against it rather than against a second cron implementation).
+from dagster._utils.schedules import cron_string_iterator
+
 __all__ = [
     "ASSET_PARTITION_RANGE_END_TAG",
     "ASSET_PARTITION_RANGE_START_TAG",
     "PARTITION_NAME_TAG",
     "AssetCheckEvaluationTargetMaterializationData",
     "AssetCheckExecutionRecordStatus",
+    "cron_string_iterator",
 ]

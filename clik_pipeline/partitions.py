@@ -1,4 +1,6 @@
-"""Daily partitions: one per UTC calendar day from CLIK_PARTITIONS_START."""
+"""Daily partitions: one per UTC calendar day from CLIK_PARTITIONS_START up to today. Today is a
+partition too: its rows are refreshed while events arrive and stay provisional until the
+02:00 UTC run after it finalizes them."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from clik_pipeline.dagster_internals import (
 # The partition set is part of the code location's structure, so it is read when the
 # definitions load (the webserver, daemon and run workers all see the same environment).
 daily_partitions = DailyPartitionsDefinition(
-    start_date=ClikSettings().partitions_start.isoformat(), timezone="UTC"
+    start_date=ClikSettings().partitions_start.isoformat(), timezone="UTC", end_offset=1
 )
 
 # Days per database transaction when a run covers a range: each chunk locks two raw partitions

@@ -34,7 +34,11 @@ def test_asset_keys_are_the_table_names_in_their_groups() -> None:
         assert node.metadata["dagster/column_schema"].columns
     for key in DAILY:
         node = graph.get(dg.AssetKey(key))
-        assert node.partitions_def == dg.DailyPartitionsDefinition("2025-01-01", timezone="UTC")
+        # Today is a partition too (end_offset=1): refreshed while provisional.
+        assert node.partitions_def == dg.DailyPartitionsDefinition(
+            "2025-01-01", timezone="UTC", end_offset=1
+        )
+        assert node.freshness_policy is not None
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
         assert node.metadata["dagster/column_schema"].columns
 
@@ -52,6 +56,7 @@ def test_every_daily_table_has_reconciling_checks() -> None:
         ("analytics_daily_group_stats", "group_stats_match_raw_events"),
         ("analytics_daily_click_targets", "click_targets_match_raw_clicks"),
         ("analytics_daily_page_stats", "page_stats_match_raw_page_views"),
+        *((table, "yesterday_finalized_by_0300") for table in DAILY),
     }
 
 

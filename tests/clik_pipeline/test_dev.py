@@ -94,6 +94,7 @@ def test_clik_dev_serves_ingest_and_dagster_and_stops_on_ctrl_c(
         )["schedulesOrError"]["results"]
         assert {(s["name"], s["scheduleState"]["status"]) for s in schedules} == {
             ("daily_aggregation_schedule", "RUNNING"),
+            ("finalization_deadline_schedule", "RUNNING"),
             ("raw_retention_schedule", "RUNNING"),
         }
         # The instance (runs, schedules, sensor state) lives in PostgreSQL beside the analytics.

@@ -206,7 +206,11 @@ def test_webserver_and_daemon_load_the_code_server_and_it_runs_a_partition(
             "analytics_daily_page_stats",
         } <= assets
         schedules = {schedule["name"] for schedule in repository["schedules"]}
-        assert schedules == {"daily_aggregation_schedule", "raw_retention_schedule"}
+        assert schedules == {
+            "daily_aggregation_schedule",
+            "finalization_deadline_schedule",
+            "raw_retention_schedule",
+        }
 
         run_id = graphql.launch_partition("daily_aggregation_job", DAY.isoformat())
         run = wait_until(

@@ -26,6 +26,7 @@ from dagster import (
 
 from clik_pipeline.defs.daily.aggregation import ChunkResult, ensure_partitions, process_chunk
 from clik_pipeline.defs.daily.checks import CHECKS, check_specs
+from clik_pipeline.defs.daily.freshness import today_freshness
 from clik_pipeline.defs.daily.status import (
     check_target,
     latest_materialization_ids,
@@ -130,6 +131,7 @@ daily_table_specs = [
         group_name=DAILY_GROUP,
         kinds={"postgres"},
         metadata={**spec.metadata, "dagster/table_name": spec.key.path[-1]},
+        freshness_policy=today_freshness,
     )
     for spec in daily_table_specs
 ]

@@ -23,23 +23,20 @@ from typing import Self
 
 from dagster import (
     DagsterInstance,
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
 
-from clik_pipeline.dagster_internals import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 from clik_pipeline.defs.daily.jobs import daily_aggregation_job
-from clik_pipeline.defs.daily.status import latest_materializations
+from clik_pipeline.defs.daily.status import (
+    latest_materializations,
+    partitions_under_way,
+    snapshot_at,
+)
 from clik_pipeline.partitions import contiguous_ranges, daily_partitions, days_run_request
 from clik_pipeline.queries import Queries, shared_queries
 from clik_pipeline.resources import ClikDatabase
@@ -52,14 +49,6 @@ LATE_DATA_INTERVAL_SECONDS = 60
 # A requested run that did not bring its day up to date (failed, say) is requested again after
 # this long, not on every tick.
 RETRY_AFTER = timedelta(minutes=15)
-
-UNFINISHED = {
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-    DagsterRunStatus.CANCELING,
-}
 
 
 @dataclass
@@ -157,12 +146,15 @@ def _days_to_request(
     """Settles each pending day: forgets it when it is up to date or never aggregated, waits
     while a run for it is under way, and returns the days to re-aggregate now."""
     for day in [day for day in cursor.pending if not _is_partition(day)]:
-        del cursor.pending[day]  # today or later: the schedule aggregates it once it is over
-    candidates = sorted(cursor.pending)
+        del cursor.pending[day]  # no daily partition: nothing to bring up to date
+    today = datetime.fromtimestamp(now, UTC).date()
+    # Today is the today-refresh sensor's; its rows wait here in case they reach the day
+    # after its last refresh: once it is over, the day is brought up to date like any other.
+    candidates = sorted(day for day in cursor.pending if day < today)
     latest = {
         table: latest_materializations(instance, table, candidates) for table in DAILY_TABLE_NAMES
     }
-    under_way = _partitions_under_way(instance) if candidates else []
+    under_way = partitions_under_way(instance) if candidates else []
     requested = []
     for day in candidates:
         pending = cursor.pending[day]
@@ -172,7 +164,7 @@ def _days_to_request(
         if not records:
             del cursor.pending[day]  # never aggregated: not late data
             continue
-        covered_until = min(_snapshot_at(record) for record in records) - lag.total_seconds()
+        covered_until = min(snapshot_at(record) for record in records) - lag.total_seconds()
         if covered_until >= pending.last_received:
             del cursor.pending[day]
         elif (
@@ -182,28 +174,6 @@ def _days_to_request(
             pending.requested_at = now
             requested.append(day)
     return requested
-
-
-def _partitions_under_way(instance: DagsterInstance) -> list[tuple[date, date]]:
-    """The day ranges (inclusive) of runs queued or in progress: their own tags say which
-    partitions they cover, a single one or a range."""
-    ranges = []
-    for run in instance.get_runs(RunsFilter(statuses=list(UNFINISHED))):
-        tags = run.tags
-        first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
-        last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
-        if not first or not last:
-            continue  # not a partitioned run
-        try:
-            ranges.append((date.fromisoformat(first), date.fromisoformat(last)))
-        except ValueError:
-            continue  # partitions of another kind
-    return ranges
-
-
-def _snapshot_at(record) -> float:
-    value = record.asset_materialization.metadata.get("snapshot_at")
-    return value.value if value is not None else 0.0  # older materializations: unknown
 
 
 def _is_partition(day: date) -> bool:

@@ -6,14 +6,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventLogRecord,
+    RunsFilter,
+)
 
 from clik_pipeline.dagster_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
     AssetCheckEvaluationTargetMaterializationData,
     AssetCheckExecutionRecordStatus,
 )
 from clik_pipeline.defs.daily.checks import CHECK_KEYS
 from clik_pipeline.tables import DAILY_TABLE_NAMES
+
+UNFINISHED_RUN_STATUSES = {
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+}
 
 
 def latest_materialization_ids(
@@ -102,3 +121,28 @@ def unverified_days(instance: DagsterInstance, days: list[date]) -> dict[date, s
         for problem, names in problems.items():
             reasons[day].append(f"check {', '.join(names)} {problem}")
     return {day: "; ".join(found) for day, found in reasons.items() if found}
+
+
+def partitions_under_way(instance: DagsterInstance) -> list[tuple[date, date]]:
+    """The day ranges (inclusive) of runs queued or in progress: their own tags say which
+    partitions they cover, a single one or a range."""
+    ranges = []
+    for run in instance.get_runs(RunsFilter(statuses=list(UNFINISHED_RUN_STATUSES))):
+        tags = run.tags
+        first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+        last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+        if not first or not last:
+            continue  # not a partitioned run
+        try:
+            ranges.append((date.fromisoformat(first), date.fromisoformat(last)))
+        except ValueError:
+            continue  # partitions of another kind
+    return ranges
+
+
+def snapshot_at(record: EventLogRecord) -> float:
+    """When the snapshot of the transaction that wrote a materialization was taken (epoch);
+    0 when it does not say (materializations older than this metadata)."""
+    materialization = record.asset_materialization
+    value = materialization.metadata.get("snapshot_at") if materialization else None
+    return float(value.value) if value is not None and isinstance(value.value, float) else 0.0
