@@ -9,13 +9,14 @@ of session-lock waits that real traffic does not have.)"""
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import orjson
+
+from clik.ids import uuid7
 
 PAGE_TYPES = ["home", "contact", "profile", "portfolio", "services"]
 CLICK_TARGETS = [("phone", "contact"), ("email", "contact"), ("whatsapp", "contact"),
@@ -40,14 +41,6 @@ class Workload:
     @property
     def events(self) -> int:
         return sum(self.events_per_batch)
-
-
-def uuid7_at(moment: datetime) -> str:
-    """A version 7 UUID for an event time, as the tracker makes them."""
-    value = int(moment.timestamp() * 1000) << 80 | int.from_bytes(os.urandom(10))
-    value = (value & ~(0xF << 76)) | (0x7 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return str(uuid.UUID(int=value))
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -86,14 +79,14 @@ def build(batch_count: int, batch_size: int, seed: int, now: datetime | None = N
         moment = start
         for _ in range(max(1, poisson(rng, 4.4))):
             moment += timedelta(seconds=rng.uniform(1, 40))
-            event_id, page_type = uuid7_at(moment), rng.choice(PAGE_TYPES)
+            event_id, page_type = uuid7(moment), rng.choice(PAGE_TYPES)
             pending.append({"type": "page_view", "data": common | {
                 "id": event_id, "page_type": page_type, "viewed_at": iso(moment)}})  # fmt: skip
             workload.page_views.append((event_id, session_id, user_code, share_code,
                                         contact_id, page_type, moment))  # fmt: skip
         for _ in range(poisson(rng, 2.2)):
             moment += timedelta(seconds=rng.uniform(1, 20))
-            event_id = uuid7_at(moment)
+            event_id = uuid7(moment)
             target, category = rng.choice(CLICK_TARGETS)
             pending.append({"type": "click", "data": common | {
                 "id": event_id, "click_target": target, "click_category": category,
