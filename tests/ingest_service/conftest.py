@@ -16,6 +16,8 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
+from clik.embedded import EmbeddedServer
+from clik.migrations import migrate
 from ingest_service.app import create_app
 from ingest_service.settings import IngestSettings
 from tests.pgbouncer import running_pgbouncer, through
@@ -27,6 +29,18 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    """A migrated server of the test's own, for tests that stop or restart it (whatever server
+    the suite uses)."""
+    server = EmbeddedServer(tmp_path / "pgdata", durable=False)
+    migrate(server.start())
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # CLIK_TEST_THROUGH_PGBOUNCER=1: the service's pools connect through a PgBouncer in

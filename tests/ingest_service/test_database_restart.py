@@ -5,7 +5,7 @@ many come at once (docs/contract.md section 3: 503 only "when the database is un
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -15,7 +15,6 @@ import pytest
 from fastapi import FastAPI
 
 from clik.embedded import EmbeddedServer
-from clik.migrations import migrate
 from clik.owners import add_owner
 from ingest_service.app import create_app
 from ingest_service.settings import IngestSettings
@@ -27,17 +26,6 @@ POOL_SIZE = 4
 TODAY = "2026-11-25"
 
 Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
-
-
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    """A server of this test's own, since the test restarts it."""
-    server = EmbeddedServer(tmp_path / "pgdata", durable=False)
-    migrate(server.start())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

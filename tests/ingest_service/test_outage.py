@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import psycopg
 import pytest
 
 from clik.embedded import EmbeddedServer
-from clik.migrations import migrate
 from ingest_service.app import create_app
 from ingest_service.settings import IngestSettings
 from tests.ingest_service.conftest import (
@@ -39,17 +37,6 @@ class Sent:
     answered_at: float
     status: int
     retry_after: str | None
-
-
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    """A server of this test's own, since the test stops it (whatever server the suite uses)."""
-    server = EmbeddedServer(tmp_path / "pgdata", durable=False)
-    migrate(server.start())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def stored_ids(url: str) -> list[str]:
