@@ -261,7 +261,7 @@ async def summary(
     "/days",
     summary="Every day of a range, with contact clicks",
     description="One row per UTC day of the range, in order: a day without traffic is zeros, "
-    "not a gap. `provisional` marks the current UTC day, whose figures still grow.",
+    "not a gap. `provisional` marks today, whose figures still grow, and a day not finalized yet.",
     response_model=DaysAnswer,
     responses=ERRORS,
 )

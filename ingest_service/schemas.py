@@ -174,12 +174,19 @@ class Status(BaseModel):
 # --- owner API (owner_routes.py) --------------------------------------------------------------
 
 
+PROVISIONAL = (
+    "still provisional: today (its figures grow while the pipeline refreshes it), or a day the "
+    "02:00 UTC run has not finalized yet"
+)
+
+
 class DailyUserStats(BaseModel):
     date: date
     total_sessions: int
     total_page_views: int
     total_clicks: int
     unique_share_codes: list[str] = Field(description="sorted distinct share codes of the day")
+    provisional: bool = Field(description=PROVISIONAL)
 
 
 class ShareCodeStats(BaseModel):
@@ -263,9 +270,7 @@ class DayTotals(BaseModel):
     total_page_views: int
     total_clicks: int
     contact_clicks: int = Field(description="clicks of category `contact`")
-    provisional: bool = Field(
-        description="the current UTC day: its figures still grow until the day is finalized"
-    )
+    provisional: bool = Field(description=PROVISIONAL)
 
 
 class DaysAnswer(BaseModel):

@@ -4,7 +4,7 @@ before it, and zero-filled days, each under row-level security."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import psycopg
@@ -141,14 +141,17 @@ async def test_days_are_zero_filled_with_contact_clicks(
         else:
             assert figures == tuple(int(n) for n in stored[day])
             assert row["contact_clicks"] == contact[day]
-        assert row["provisional"] is (day == today.date())
+        # Rows computed now: provisional until 02:00 UTC of the next day (today; and yesterday
+        # too, between midnight and 02:00 UTC), as the 02:00 UTC run finalizes a day.
+        finalized_at = datetime.combine(day + timedelta(1), time(2), UTC)
+        assert row["provisional"] is (today < finalized_at), day
     assert quiet >= 2
 
 
-async def test_days_of_a_range_ending_before_today_are_final(
+async def test_days_of_a_range_ending_before_yesterday_are_final(
     api: httpx.AsyncClient, owners: Owners, today: datetime
 ) -> None:
-    last = today.date() - timedelta(1)
+    last = today.date() - timedelta(2)
     response = await api.get(
         f"{STATS}/days",
         params={"user_code": "alice-card", "from": str(last - timedelta(6)), "to": str(last)},

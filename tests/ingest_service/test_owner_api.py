@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 import psycopg
@@ -113,6 +113,7 @@ async def test_an_owner_reads_its_daily_rows(api: httpx.AsyncClient, owners: Own
                 "total_page_views": 80,
                 "total_clicks": 40,
                 "unique_share_codes": ["qr1", "qr2"],
+                "provisional": False,
             },
             {
                 "date": "2026-11-03",
@@ -120,9 +121,27 @@ async def test_an_owner_reads_its_daily_rows(api: httpx.AsyncClient, owners: Own
                 "total_page_views": 120,
                 "total_clicks": 60,
                 "unique_share_codes": ["qr1", "qr2"],
+                "provisional": False,
             },
         ],
     }
+
+
+async def test_todays_row_is_provisional(
+    api: httpx.AsyncClient, owners: Owners, conn: psycopg.Connection
+) -> None:
+    today = datetime.now(UTC).date()
+    conn.execute(
+        "INSERT INTO analytics_daily_user_stats (user_code, date, total_sessions, "
+        "total_page_views, total_clicks, unique_share_codes) VALUES ('a1', %s, 1, 2, 0, '{}')",
+        [today],
+    )
+    response = await get(
+        api, owners.alice, user_code="a1", **{"from": str(today), "to": str(today)}
+    )
+    assert response.status_code == 200
+    (row,) = response.json()["rows"]
+    assert (row["date"], row["total_page_views"], row["provisional"]) == (str(today), 2, True)
 
 
 async def test_breakdowns_sum_the_range(api: httpx.AsyncClient, owners: Owners) -> None:

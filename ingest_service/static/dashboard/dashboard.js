@@ -326,22 +326,30 @@
   }
 
   function showProvisional(days) {
-    var today = days.filter(function (day) { return day.provisional; })[0];
-    var note = "";
-    if (today) {
-      var quiet = !today.total_sessions && !today.total_page_views && !today.total_clicks;
-      note = "Today (" + today.date + ", UTC) is provisional: its figures grow until the day " +
-        "is finalized after midnight UTC.";
+    // Provisional: today, and a day the 02:00 UTC run has not finalized yet (so, between
+    // midnight and 02:00 UTC, yesterday too).
+    var provisional = days.filter(function (day) { return day.provisional; });
+    var utcToday = new Date().toISOString().slice(0, 10);
+    var notes = provisional.map(function (day) {
+      if (day.date !== utcToday) {
+        return day.date + " (UTC) is provisional until the 02:00 UTC run finalizes it.";
+      }
+      var note = "Today (" + day.date + ", UTC) is provisional: its figures grow until the " +
+        "day is finalized at 02:00 UTC tomorrow.";
+      var quiet = !day.total_sessions && !day.total_page_views && !day.total_clicks;
       if (quiet) {
-        var finalized = days.filter(function (day) {
-          return !day.provisional && (day.total_sessions || day.total_page_views || day.total_clicks);
+        var finalized = days.filter(function (other) {
+          return !other.provisional &&
+            (other.total_sessions || other.total_page_views || other.total_clicks);
         }).pop();
         note += " It has no figures yet (they appear once the pipeline refreshes today)" +
           (finalized ? "; the latest day with figures is " + finalized.date + "." : ".");
       }
-    }
-    page.provisionalNote.textContent = note;
-    page.chart.dataset.provisional = today ? today.date : "";
+      return note;
+    });
+    page.provisionalNote.textContent = notes.join(" ");
+    var last = provisional[provisional.length - 1];
+    page.chart.dataset.provisional = last ? last.date : "";
   }
 
   function cell(tag, value) {
