@@ -46,7 +46,7 @@ def create_database(url: str, name: str) -> None:
     """Creates the database `name` on the server of `url` (connected to through `url`'s own
     database) unless it exists already."""
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        if conn.execute(DATABASE_EXISTS, {"name": name}).fetchone():
+        if conn.execute(DATABASE_EXISTS, {"name": name}).fetchone() is not None:
             return
         with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # another process, just now
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

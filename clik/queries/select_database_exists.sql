@@ -1,1 +1,1 @@
-SELECT FROM pg_database WHERE datname = %(name)s
+SELECT 1 FROM pg_database WHERE datname = %(name)s
