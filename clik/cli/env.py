@@ -66,6 +66,7 @@ class DevEnvironment:
     home: Path  # CLIK_HOME, absolute
     database_url: str  # the analytics database, as the schema owner
     dagster_database_url: str  # the Dagster instance's storage (postgresql+psycopg2://)
+    partitions_start: str  # the first daily partition, CLIK_PARTITIONS_START
 
     @classmethod
     def prepare(cls, database_url: str) -> DevEnvironment:
@@ -74,7 +75,8 @@ class DevEnvironment:
         from clik.settings import ClikSettings
 
         dagster_url = os.environ.get("CLIK_DAGSTER_DATABASE_URL") or _dagster_database(database_url)
-        prepared = cls(ClikSettings().home.resolve(), database_url, dagster_url)
+        start = os.environ.get("CLIK_PARTITIONS_START") or _partitions_start(database_url)
+        prepared = cls(ClikSettings().home.resolve(), database_url, dagster_url, start)
         prepared.dagster_home.mkdir(parents=True, exist_ok=True)
         instance = packaged_file("dagster.yaml").read_text(encoding="utf-8")
         if not re.search(r"^python_logs:", instance, re.MULTILINE):
@@ -92,7 +94,22 @@ class DevEnvironment:
             "CLIK_DATABASE_URL": self.database_url,
             "CLIK_DAGSTER_DATABASE_URL": self.dagster_database_url,
             "DAGSTER_HOME": str(self.dagster_home),
+            "CLIK_PARTITIONS_START": self.partitions_start,
         }
+
+
+def _partitions_start(url: str) -> str:
+    """The first day the database needs a daily partition for: the day it was first migrated,
+    or its earliest day of data if earlier (README, "Partition start")."""
+    import psycopg
+
+    from clik.queries import query
+
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        row = conn.execute(query("select_partitions_start.sql")).fetchone()
+    if row is None or row[0] is None:
+        raise ClikError("the database has no applied migrations (run `clik db migrate`)")
+    return row[0].isoformat()
 
 
 def _dagster_database(url: str) -> str:

@@ -55,6 +55,7 @@ def test_clik_env_prints_the_dev_settings_as_exports_and_prepares_dagster_home(
         "export CLIK_DATABASE_URL",
         "export CLIK_DAGSTER_DATABASE_URL",
         "export DAGSTER_HOME",
+        "export CLIK_PARTITIONS_START",
     ]
     assert "migrations: 0 applied" in result.stderr  # messages on stderr only
 
@@ -93,6 +94,37 @@ def test_clik_env_takes_a_given_dagster_database_url(database_url: str, tmp_path
     result = clik_env(environment)
     assert result.returncode == 0, result.stderr
     assert f"export CLIK_DAGSTER_DATABASE_URL={given}" in result.stdout.splitlines()
+
+
+def test_the_partitions_start_at_the_databases_first_day(
+    database_url: str, dagster_database: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CLIK_", "DAGSTER_"))},
+        "CLIK_DATABASE_URL": database_url,
+        "CLIK_HOME": str(tmp_path / "home"),
+    }
+
+    def start() -> str:
+        result = clik_env(environment)
+        assert result.returncode == 0, result.stderr
+        (line,) = [line for line in result.stdout.splitlines() if "CLIK_PARTITIONS_START" in line]
+        return line.removeprefix("export CLIK_PARTITIONS_START=")
+
+    # A new database: the day it was migrated, not hundreds of days that can never be filled.
+    (migrated,) = conn.execute(
+        "SELECT (min(applied_at) AT TIME ZONE 'UTC')::date FROM schema_migrations"
+    ).fetchone() or (None,)
+    assert start() == migrated.isoformat()
+    # Older data (here legacy events waiting to be migrated) moves it earlier, never later.
+    conn.execute(
+        "INSERT INTO analytics_events (id, event_type, event_data, created_at) "
+        "VALUES (gen_random_uuid(), 'view', '{}', '2026-06-01 12:00+00')"
+    )
+    assert start() == "2026-06-01"
+    # A setting of its own wins.
+    environment["CLIK_PARTITIONS_START"] = "2026-01-01"
+    assert start() == "2026-01-01"
 
 
 def test_an_unreachable_database_is_one_line_and_no_exports(tmp_path: Path) -> None:
