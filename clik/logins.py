@@ -17,6 +17,9 @@ from psycopg import sql
 
 from clik.errors import ClikError
 from clik.migrations import one_line
+from clik.queries import query
+
+ROLE_EXISTS = query("select_role_exists.sql")
 
 # setting prefix (CLIK_<PREFIX>_DATABASE_URL) -> the group role its login is a member of
 COMPONENTS = {
@@ -60,8 +63,7 @@ def _create_or_alter(conn: psycopg.Connection, name: str, password: str) -> None
     alter = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
         sql.Identifier(name), sql.Literal(password)
     )
-    exists = conn.execute("SELECT FROM pg_roles WHERE rolname = %s", [name]).fetchone()
-    if exists:
+    if conn.execute(ROLE_EXISTS, {"name": name}).fetchone() is not None:
         conn.execute(alter)
         return
     try:
