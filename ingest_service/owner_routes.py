@@ -128,74 +128,53 @@ class StatsRequest:
         return {"user_code": self.user_code, "first": self.first, "until": self.last + timedelta(1)}
 
 
-@router.get(
+def _add_range_route(
+    path: str, statement: bytes, response_model: type, summary: str, description: str = ""
+) -> None:
+    """A route answering `statement`'s rows for a user code and a range of days."""
+
+    async def route(
+        settings: Settings,
+        pool: ReaderPool,
+        credentials: BearerToken,
+        user_code: UserCode = None,
+        from_day: FromDay = None,
+        to: ToDay = None,
+    ) -> Response:
+        return await _answer(settings, pool, credentials, statement, user_code, from_day, to)
+
+    route.__name__ = path.strip("/").replace("-", "_")  # the OpenAPI operation id
+    router.get(
+        path,
+        summary=summary,
+        description=description,
+        response_model=response_model,
+        responses=ERRORS,
+    )(route)
+
+
+_add_range_route(
     "/daily",
-    summary="Daily stats of one of your user codes",
-    description="The user code's `analytics_daily_user_stats` rows for the range, by date.",
-    response_model=DailyAnswer,
-    responses=ERRORS,
+    DAILY_USER_STATS,
+    DailyAnswer,
+    "Daily stats of one of your user codes",
+    "The user code's `analytics_daily_user_stats` rows for the range, by date; `provisional` "
+    "marks today, whose figures still grow, and a day not finalized yet.",
 )
-async def daily(
-    settings: Settings,
-    pool: ReaderPool,
-    credentials: BearerToken,
-    user_code: UserCode = None,
-    from_day: FromDay = None,
-    to: ToDay = None,
-) -> Response:
-    return await _answer(settings, pool, credentials, DAILY_USER_STATS, user_code, from_day, to)
-
-
-@router.get(
+_add_range_route(
     "/share-codes",
-    summary="Totals per share code over a range",
-    description="Sessions, page views and clicks per share code (group stats), most viewed first.",
-    response_model=ShareCodeAnswer,
-    responses=ERRORS,
+    SHARE_CODE_STATS,
+    ShareCodeAnswer,
+    "Totals per share code over a range",
+    "Sessions, page views and clicks per share code (group stats), most viewed first.",
 )
-async def share_codes(
-    settings: Settings,
-    pool: ReaderPool,
-    credentials: BearerToken,
-    user_code: UserCode = None,
-    from_day: FromDay = None,
-    to: ToDay = None,
-) -> Response:
-    return await _answer(settings, pool, credentials, SHARE_CODE_STATS, user_code, from_day, to)
-
-
-@router.get(
-    "/page-types",
-    summary="Page views per page type over a range",
-    response_model=PageTypeAnswer,
-    responses=ERRORS,
-)
-async def page_types(
-    settings: Settings,
-    pool: ReaderPool,
-    credentials: BearerToken,
-    user_code: UserCode = None,
-    from_day: FromDay = None,
-    to: ToDay = None,
-) -> Response:
-    return await _answer(settings, pool, credentials, PAGE_STATS, user_code, from_day, to)
-
-
-@router.get(
+_add_range_route("/page-types", PAGE_STATS, PageTypeAnswer, "Page views per page type over a range")
+_add_range_route(
     "/click-targets",
-    summary="Clicks per click target and category over a range",
-    response_model=ClickTargetAnswer,
-    responses=ERRORS,
+    CLICK_TARGET_STATS,
+    ClickTargetAnswer,
+    "Clicks per click target and category over a range",
 )
-async def click_targets(
-    settings: Settings,
-    pool: ReaderPool,
-    credentials: BearerToken,
-    user_code: UserCode = None,
-    from_day: FromDay = None,
-    to: ToDay = None,
-) -> Response:
-    return await _answer(settings, pool, credentials, CLICK_TARGET_STATS, user_code, from_day, to)
 
 
 @router.get(
@@ -257,23 +236,14 @@ async def summary(
     )
 
 
-@router.get(
+_add_range_route(
     "/days",
-    summary="Every day of a range, with contact clicks",
-    description="One row per UTC day of the range, in order: a day without traffic is zeros, "
-    "not a gap. `provisional` marks today, whose figures still grow, and a day not finalized yet.",
-    response_model=DaysAnswer,
-    responses=ERRORS,
+    DAYS,
+    DaysAnswer,
+    "Every day of a range, with contact clicks",
+    "One row per UTC day of the range, in order: a day without traffic is zeros, not a gap. "
+    "`provisional` marks today, whose figures still grow, and a day not finalized yet.",
 )
-async def days(
-    settings: Settings,
-    pool: ReaderPool,
-    credentials: BearerToken,
-    user_code: UserCode = None,
-    from_day: FromDay = None,
-    to: ToDay = None,
-) -> Response:
-    return await _answer(settings, pool, credentials, DAYS, user_code, from_day, to)
 
 
 def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
