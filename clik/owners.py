@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import class_row
 
 from clik.errors import ClikError
@@ -36,8 +35,8 @@ SECRET_BYTES = 32
 TOKEN_PATTERN = re.compile(r"^clik_(?P<owner>[0-9a-f]{32})_(?P<secret>[A-Za-z0-9_-]{43})$")
 MAX_NAME_LENGTH = 200
 MAX_USER_CODE_LENGTH = 64
-ADMIN_ROLE = "clik_owner_admin"
 
+AS_ADMIN = query("set_local_role_owner_admin.sql")
 INSERT_OWNER = query("insert_owner.sql")
 USER_CODE_HOLDERS = query("select_user_code_holders.sql")
 INSERT_USER_CODES = query("insert_user_codes.sql")
@@ -156,5 +155,5 @@ def revoke_owner(conn: psycopg.Connection, name_or_id: str) -> Owner:
 def _as_admin(conn: psycopg.Connection) -> Iterator[None]:
     """A transaction under clik_owner_admin (rolled back on error)."""
     with conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ADMIN_ROLE)))
+        conn.execute(AS_ADMIN)
         yield
