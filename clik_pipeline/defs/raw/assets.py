@@ -1,10 +1,16 @@
 """The raw event tables, written by the ingest service: external assets (Dagster observes and
-reads them, never materializes them)."""
+reads them, never materializes them).
+
+They are partitioned by UTC day like the daily tables (page views by viewed_at, clicks by
+clicked_at, sessions by first_seen), so each day's row count and latest receive time, reported
+by raw_tables_observation_sensor, shows on that day's partition, and a daily partition depends
+on the same day of the raw tables."""
 
 from __future__ import annotations
 
 from dagster import AssetSpec
 
+from clik_pipeline.partitions import daily_partitions
 from clik_pipeline.tables import CLICKS, PAGE_VIEWS, SESSIONS, table_metadata
 
 RAW_GROUP = "raw"
@@ -13,6 +19,7 @@ RAW_GROUP = "raw"
 analytics_sessions = AssetSpec(
     SESSIONS,
     group_name=RAW_GROUP,
+    partitions_def=daily_partitions,
     description="One row per visitor session; page_views and clicks are counters kept by "
     "triggers. Counted on the UTC day of first_seen.",
     kinds={"postgres"},
@@ -36,6 +43,7 @@ analytics_sessions = AssetSpec(
 analytics_page_views = AssetSpec(
     PAGE_VIEWS,
     group_name=RAW_GROUP,
+    partitions_def=daily_partitions,
     description="One row per page view, partitioned by UTC day of viewed_at.",
     kinds={"postgres"},
     metadata=table_metadata(
@@ -54,6 +62,7 @@ analytics_page_views = AssetSpec(
 analytics_clicks = AssetSpec(
     CLICKS,
     group_name=RAW_GROUP,
+    partitions_def=daily_partitions,
     description="One row per click, partitioned by UTC day of clicked_at.",
     kinds={"postgres"},
     metadata=table_metadata(
