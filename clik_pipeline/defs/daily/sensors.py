@@ -37,6 +37,7 @@ from clik_pipeline.defs.daily.status import (
     partitions_under_way,
     snapshot_at,
 )
+from clik_pipeline.defs.raw.assets import RECEIVED_LAG
 from clik_pipeline.partitions import contiguous_ranges, daily_partitions, days_run_request
 from clik_pipeline.queries import Queries, shared_queries
 from clik_pipeline.resources import ClikDatabase
@@ -44,7 +45,6 @@ from clik_pipeline.tables import DAILY_TABLE_NAMES
 
 queries = Queries(__package__)
 
-LATE_DATA_LAG = timedelta(minutes=2)
 LATE_DATA_INTERVAL_SECONDS = 60
 # A requested run that did not bring its day up to date (failed, say) is requested again after
 # this long, not on every tick.
@@ -91,7 +91,7 @@ class LateDataCursor:
 
 def build_late_events_sensor(
     name: str = "late_events_sensor",
-    lag: timedelta = LATE_DATA_LAG,
+    lag: timedelta = RECEIVED_LAG,
     minimum_interval_seconds: int = LATE_DATA_INTERVAL_SECONDS,
 ) -> SensorDefinition:
     @sensor(

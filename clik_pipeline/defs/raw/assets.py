@@ -8,12 +8,19 @@ on the same day of the raw tables."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dagster import AssetSpec
 
 from clik_pipeline.partitions import daily_partitions
 from clik_pipeline.tables import CLICKS, PAGE_VIEWS, SESSIONS, table_metadata
 
 RAW_GROUP = "raw"
+
+# An ingest transaction stamps received_at when it starts and shows its rows when it commits, so
+# rows received this recently may belong to transactions still open: what reads the raw tables
+# by received_at (the observation and late-data sensors) reads only up to now minus this.
+RECEIVED_LAG = timedelta(minutes=2)
 
 
 analytics_sessions = AssetSpec(

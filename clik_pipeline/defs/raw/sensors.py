@@ -26,6 +26,7 @@ from dagster import (
     sensor,
 )
 
+from clik_pipeline.defs.raw.assets import RECEIVED_LAG
 from clik_pipeline.defs.raw.observation import DayCount, ObservationCursor, observe
 from clik_pipeline.defs.raw.volume import (
     VOLUME_CHECK,
@@ -37,8 +38,6 @@ from clik_pipeline.partitions import daily_partitions
 from clik_pipeline.queries import shared_queries
 from clik_pipeline.resources import ClikDatabase
 
-# Rows received this recently may belong to transactions still open (late_events_sensor's lag).
-OBSERVATION_LAG = timedelta(minutes=2)
 OBSERVATION_INTERVAL_SECONDS = 300
 # A sensor that was stopped judges at most this many missed days when it starts again.
 MAX_DAYS_JUDGED_PER_TICK = 7
@@ -46,7 +45,7 @@ MAX_DAYS_JUDGED_PER_TICK = 7
 
 def build_raw_tables_observation_sensor(
     name: str = "raw_tables_observation_sensor",
-    lag: timedelta = OBSERVATION_LAG,
+    lag: timedelta = RECEIVED_LAG,
     minimum_interval_seconds: int = OBSERVATION_INTERVAL_SECONDS,
 ) -> SensorDefinition:
     @sensor(
