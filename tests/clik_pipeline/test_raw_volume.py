@@ -137,7 +137,7 @@ def test_a_day_is_not_judged_before_it_is_complete(
     assert not late.passed
 
 
-def test_the_sensor_judges_each_completed_day_once_and_never_today(
+def test_the_sensor_requests_each_completed_day_once_and_never_today(
     instance, resources, conn: psycopg.Connection, now: datetime
 ) -> None:
     judged_day = latest_complete_day(now)
@@ -145,21 +145,32 @@ def test_the_sensor_judges_each_completed_day_once_and_never_today(
     raw_day(conn, judged_day, {"u1": 100})
 
     first = sensor(dg.build_sensor_context(instance=instance, resources=resources))
-    for event in first.asset_events:
-        instance.report_runless_asset_event(event)
     second = sensor(
         dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor)
     )
 
-    (evaluation,) = [e for e in first.asset_events if isinstance(e, dg.AssetCheckEvaluation)]
-    assert evaluation.partition == judged_day.isoformat()
-    assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.WARN)
-    assert not [e for e in second.asset_events if isinstance(e, dg.AssetCheckEvaluation)]
+    # One run of raw_volume_check_job for the day: each evaluation has a run of its own (a
+    # second runless evaluation of a day would break the unique index of Dagster's storage).
+    (request,) = first.run_requests
+    assert request.partition_key == judged_day.isoformat()
+    assert request.run_key == f"{VOLUME_CHECK}-{judged_day}"
+    assert not second.run_requests
+    assert first.skip_reason is None and second.skip_reason is not None
+
+    # The run the daemon starts for it warns about the collapse, and so can a second one.
+    job = defs.resolve_job_def("raw_volume_check_job")
+    for _ in range(2):
+        result = job.execute_in_process(
+            instance=instance,
+            resources=resources,
+            tags={"dagster/partition": request.partition_key},
+        )
+        (evaluation,) = result.get_asset_check_evaluations()
+        assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.WARN)
     (info,) = instance.event_log_storage.get_asset_check_partition_info(
         [CHECK_KEY], partition_keys=[judged_day.isoformat()]
     )
     assert info.latest_execution_status.value == "FAILED"
-    assert f"{VOLUME_CHECK} {judged_day}: WARNING" in first.skip_reason.skip_message
 
 
 def test_the_check_runs_from_dagster_for_a_chosen_day(

@@ -4,12 +4,14 @@ daily volume check once a day is complete.
 Every few minutes it reports an AssetObservation per raw table for today (row count, latest
 received_at) and for each other day that received rows since its last tick, on that day's
 partition (the UI plots `dagster/row_count` across partitions beside the daily tables'), then
-evaluates raw_volume_is_typical for each day completed since the last one it judged. Its cost
+requests a run of raw_volume_check_job (raw_volume_is_typical) for each day completed since the
+last one it asked for. Its cost
 per tick follows the rows received since the last tick, not the size of a day: see
 observation.py and bench/raw_observation.
 
-The events go out in the SensorResult: the daemon records them (report_runless_asset_event) with
-the tick's cursor, so a tick that fails records nothing and the next one does its work again.
+The observations and run requests go out in the SensorResult: the daemon records them with the
+tick's cursor, so a tick that fails records nothing and the next one does its work again (a run
+key per day keeps a day from being judged twice).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
-    AssetCheckEvaluation,
-    AssetObservation,
     DefaultSensorStatus,
+    RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -31,8 +32,8 @@ from clik_pipeline.defs.raw.observation import DayCount, ObservationCursor, obse
 from clik_pipeline.defs.raw.volume import (
     VOLUME_CHECK,
     VOLUME_JUDGED_AFTER,
-    judge_volume,
     latest_complete_day,
+    raw_volume_check_job,
 )
 from clik_pipeline.partitions import daily_partitions
 from clik_pipeline.queries import shared_queries
@@ -50,11 +51,12 @@ def build_raw_tables_observation_sensor(
 ) -> SensorDefinition:
     @sensor(
         name=name,
+        job=raw_volume_check_job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
         description="Observes the raw tables: per UTC day, row count and latest received_at "
         f"(rows received up to {lag} ago), for today and the days that received rows; "
-        f"evaluates {VOLUME_CHECK} on each day {VOLUME_JUDGED_AFTER} after it ends.",
+        f"requests {VOLUME_CHECK} of each day {VOLUME_JUDGED_AFTER} after it ends.",
     )
     def _raw_tables_observation_sensor(
         context: SensorEvaluationContext, database: ClikDatabase
@@ -64,17 +66,19 @@ def build_raw_tables_observation_sensor(
             now: datetime = shared_queries.scalar(conn, "select_now")
             today = now.astimezone(UTC).date()
             counts = observe(conn, cursor, now - lag, today)
-            judged = [
-                judge_volume(conn, day, now).evaluation() for day in _days_to_judge(cursor, now)
-            ]
+        judged = _days_to_judge(cursor, now)
         if judged:
-            cursor.judged_through = date.fromisoformat(judged[-1].partition or "")
-        events: list[AssetObservation | AssetCheckEvaluation] = [
-            count.observation() for count in counts
-        ]
-        events.extend(judged)
+            cursor.judged_through = judged[-1]
+            context.log.info(f"{VOLUME_CHECK} requested for {', '.join(map(str, judged))}")
         return SensorResult(
-            asset_events=events, cursor=cursor.dump(), skip_reason=_summary(counts, judged, today)
+            asset_events=[count.observation() for count in counts],
+            run_requests=[
+                RunRequest(run_key=f"{VOLUME_CHECK}-{day}", partition_key=day.isoformat())
+                for day in judged
+            ],
+            cursor=cursor.dump(),
+            # Dagster takes a skip reason only for a tick without run requests.
+            skip_reason=None if judged else _summary(counts, today),
         )
 
     return _raw_tables_observation_sensor
@@ -91,7 +95,7 @@ def _days_to_judge(cursor: ObservationCursor, now: datetime) -> list[date]:
     return [first + timedelta(n) for n in range((latest - first).days + 1)]
 
 
-def _summary(counts: list[DayCount], judged: list[AssetCheckEvaluation], today: date) -> str:
+def _summary(counts: list[DayCount], today: date) -> str:
     """The tick's one line: today's counts, other days observed, verdicts."""
     now = {count.table: count.rows for count in counts if count.day == today}
     parts = [
@@ -101,9 +105,6 @@ def _summary(counts: list[DayCount], judged: list[AssetCheckEvaluation], today: 
     others = sorted({count.day for count in counts if count.day != today})
     if others:
         parts.append(f"also observed {', '.join(map(str, others))}")
-    for evaluation in judged:
-        outcome = "passed" if evaluation.passed else "WARNING"
-        parts.append(f"{VOLUME_CHECK} {evaluation.partition}: {outcome}")
     return "; ".join(parts)
 
 

@@ -34,12 +34,14 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
+    AssetSelection,
     MetadataValue,
     PreviewWarning,
     TableColumn,
     TableRecord,
     TableSchema,
     asset_check,
+    define_asset_job,
 )
 
 from clik_pipeline.defs.retention.guard import retention_horizon
@@ -251,3 +253,15 @@ with warnings.catch_warnings():
         day = date.fromisoformat(context.partition_key)
         with database.connect() as conn:
             return judge_volume(conn, day).result()
+
+
+# What the sensor requests for each completed day: a run per evaluation. (Not a runless
+# evaluation: Dagster keeps one execution per check, run and partition, and every runless one
+# has the same empty run id, so a day judged a second time, e.g. after a cursor reset, would
+# fail every tick from then on.)
+raw_volume_check_job = define_asset_job(
+    "raw_volume_check_job",
+    selection=AssetSelection.checks(raw_volume_is_typical),
+    partitions_def=daily_partitions,
+    description=f"Evaluates {VOLUME_CHECK} for one day.",
+)
