@@ -53,6 +53,10 @@ def test_the_wheel_carries_the_migrations_queries_and_dagster_files(wheel: Path)
     queries = sorted(path.name for path in (REPOSITORY / "clik" / "queries").glob("*.sql"))
     assert queries and {f"clik/queries/{name}" for name in queries} <= names
     assert {"clik/cli/dagster.yaml", "clik/cli/workspace.yaml"} <= names
+    pipeline_sql = sorted(
+        str(path.relative_to(REPOSITORY)) for path in (REPOSITORY / "clik_pipeline").rglob("*.sql")
+    )
+    assert pipeline_sql and set(pipeline_sql) <= names  # every domain's sql/ and the shared one
     # The packaged Dagster files are the repository's (symbolic links in the checkout).
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("clik/cli/dagster.yaml") == (REPOSITORY / "dagster.yaml").read_bytes()
@@ -88,6 +92,20 @@ def test_the_installed_wheel_migrates_a_database_in_an_empty_directory(
     where = run(python, "-c", "import clik, clik_sql; print(clik.__file__, clik_sql.__file__)",
                 cwd=empty, env=variables).stdout.split()  # fmt: skip
     assert all(Path(path).is_relative_to(environment) for path in where), where
+
+    # The code location loads from the wheel alone (no pyproject.toml: domains are listed, not
+    # autoloaded) and reads its SQL from the installed package.
+    loaded = run(
+        python,
+        "-c",
+        "from clik_pipeline.definitions import defs; from clik_pipeline.defs.daily import "
+        "aggregation; import clik_pipeline; print(len(defs.resolve_all_job_defs()), "
+        "clik_pipeline.__file__, len(aggregation.queries.text('lock_daily_tables')))",
+        cwd=empty,
+        env=variables,
+    ).stdout.split()
+    assert int(loaded[0]) >= 5 and Path(loaded[1]).is_relative_to(environment), loaded
+    assert int(loaded[2]) > 0
 
     try:
         up = clik_command("db", "up")
