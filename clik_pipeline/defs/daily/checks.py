@@ -2,6 +2,20 @@
 of that day, the daily tables against each other (docs/contract.md section 5's identities), and session
 counters against their event rows.
 
+What the raw rows give is collected once per transaction by the checks' own queries (never the
+refresh functions the aggregates come from): one pass over each day's rows of each raw table
+(that day's partition, its bounds constants of the query), grouped per user code and share code,
+the grain of the group stats. The user and group stats are compared with those counts exactly.
+Finer keys and the session counters are screened by hash-weighted sums from the same pass: per
+(user code, share code) the raw rows' summed 32-bit hashes of their page type must equal the
+page stats' view_count weighted by the same hash (likewise click target and category); per user
+code the summed hashes of the events' session ids must equal the day's sessions' counters
+weighted by their session's hash, corrected for sessions that ran past midnight (looked up by
+session id). Equal sums clear a day and user code; the check's exact query (row by row, through
+the user_code indexes) then compares only the user codes left, and writes the failure's
+description. A screen can cost time (a false alarm is cleared exactly) but not hide a
+difference, unless differences weighted by the hashes cancel by chance (about 1 in 2^32).
+
 They are declared on the daily multi-asset and evaluated by its op inside the transaction that
 wrote the day, on the same REPEATABLE READ snapshot: a late event committed a moment after the
 aggregation can never make a correct day look wrong. Run alone (the UI's "Execute checks"), they
@@ -16,7 +30,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import psycopg
@@ -44,9 +58,48 @@ queries = Queries(__package__)
 MAX_USER_CODES_DESCRIBED = 5
 MAX_ROWS_SHOWN = 50
 
-# Raw inputs a check compares against, each collected once per transaction into a temporary
-# table (one pass over the raw rows of the range, whichever checks need it).
+
+@dataclass(frozen=True)
+class Collection:
+    """A temporary table of what the raw rows give, filled once per transaction for whichever
+    checks need it: `create` once, then `per_day` for each day of the range (its bounds are
+    constants of the query, so the planner sees one partition and the day is not computed per
+    row), and/or `once` for the whole range (from the collections it `needs`)."""
+
+    name: str
+    create: tuple[str, ...] = ()
+    per_day: str | None = None
+    once: str | None = None
+    needs: tuple[str, ...] = ()
+    from_day_before: bool = False  # per_day also for the day before the range
+
+
 SESSIONS, PAGE_VIEWS, CLICKS = "sessions", "page_views", "clicks"
+ACTIVITY, CROSSING, SPILLED = "activity", "crossing_sessions", "spilled_events"
+DAILY_SHARES = "daily_shares"
+
+COLLECTIONS = {
+    collection.name: collection
+    for collection in (
+        Collection(SESSIONS, ("create_expected_sessions",), "collect_expected_sessions"),
+        Collection(PAGE_VIEWS, ("create_expected_page_views",), "collect_expected_page_views"),
+        Collection(CLICKS, ("create_expected_clicks",), "collect_expected_clicks"),
+        # per day, user code and share code, from the three above
+        Collection(
+            ACTIVITY, once="collect_expected_activity", needs=(SESSIONS, PAGE_VIEWS, CLICKS)
+        ),
+        # sessions that ran past midnight, and their events on later days
+        Collection(
+            CROSSING,
+            ("create_crossing_sessions",),
+            "collect_crossing_sessions",
+            from_day_before=True,
+        ),
+        Collection(SPILLED, once="collect_spilled_events", needs=(CROSSING,)),
+        # the daily tables themselves, per day, user code and share code (no raw rows)
+        Collection(DAILY_SHARES, once="collect_daily_shares"),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +110,11 @@ class DailyCheck:
     asset: str
     description: str
     mismatches: str  # query returning (date, user_code, measure, expected, actual, difference)
-    raw_inputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # collections it reads
     reads_raw: bool = True  # False: compares daily tables only, so it works after retention
+    # A query returning the (date, user_code) that may differ: `mismatches` then runs only for
+    # those user codes (and not at all when there are none).
+    suspects: str | None = None
 
     @property
     def key(self) -> AssetCheckKey:
@@ -72,7 +128,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code and day: total_sessions, total_page_views, total_clicks and "
         "unique_share_codes equal what the raw sessions, page views and clicks of that day give.",
         "select_user_stats_mismatches",
-        (SESSIONS, PAGE_VIEWS, CLICKS),
+        (ACTIVITY,),
     ),
     DailyCheck(
         "user_stats_match_other_daily_tables",
@@ -81,6 +137,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "share codes), total_page_views the sum of the page stats' view_count, total_clicks the "
         "sum of the click targets' click_count. Tables not materialized for a day are skipped.",
         "select_daily_identity_mismatches",
+        (DAILY_SHARES,),
         reads_raw=False,
     ),
     DailyCheck(
@@ -89,6 +146,8 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Sessions started that day: their page_views and clicks counters equal the number of "
         "their rows in analytics_page_views and analytics_clicks.",
         "select_session_counter_mismatches",
+        (ACTIVITY, SPILLED),
+        suspects="select_session_counter_suspects",
     ),
     DailyCheck(
         "group_stats_match_raw_events",
@@ -96,7 +155,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code, share code (missing ones together) and day: the totals equal what the "
         "raw rows with that share code give.",
         "select_group_stats_mismatches",
-        (SESSIONS, PAGE_VIEWS, CLICKS),
+        (ACTIVITY, DAILY_SHARES),
     ),
     DailyCheck(
         "click_targets_match_raw_clicks",
@@ -104,7 +163,8 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code, share code, day, click target and category: click_count equals the "
         "number of raw clicks.",
         "select_click_target_mismatches",
-        (CLICKS,),
+        (CLICKS, DAILY_SHARES),
+        suspects="select_click_target_suspects",
     ),
     DailyCheck(
         "page_stats_match_raw_page_views",
@@ -112,7 +172,8 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code, share code, day and page type: view_count equals the number of raw "
         "page views.",
         "select_page_stats_mismatches",
-        (PAGE_VIEWS,),
+        (PAGE_VIEWS, DAILY_SHARES),
+        suspects="select_page_stats_suspects",
     ),
 )
 
@@ -274,10 +335,8 @@ def evaluate_checks(
     collected: set[str] = set()
     outcomes = []
     for check in checks:
-        for raw_input in check.raw_inputs:
-            if raw_input not in collected:
-                queries.run(conn, f"collect_expected_{raw_input}", params)
-                collected.add(raw_input)
+        for name in check.inputs:
+            _collect(conn, COLLECTIONS[name], days, params, collected)
         found: dict[date, list[Mismatch]] = defaultdict(list)
         for row in _mismatches(conn, check, params):
             found[row[0]].append(Mismatch(*row[1:]))
@@ -297,12 +356,40 @@ def evaluate_checks(
     return outcomes
 
 
+def _collect(
+    conn: psycopg.Connection,
+    collection: Collection,
+    days: Sequence[date],
+    params: Mapping[str, object],
+    collected: set[str],
+) -> None:
+    """Fills `collection` (and first what it needs) unless this transaction already did."""
+    if collection.name in collected:
+        return
+    for need in collection.needs:
+        _collect(conn, COLLECTIONS[need], days, params, collected)
+    for create in collection.create:
+        queries.run(conn, create)
+    if collection.per_day:
+        for day in [days[0] - timedelta(1), *days] if collection.from_day_before else days:
+            start = datetime.combine(day, time(), UTC)
+            bounds = {"day": day, "day_start": start, "day_end": start + timedelta(1)}
+            queries.run(conn, collection.per_day, {**params, **bounds})
+    if collection.once:
+        queries.run(conn, collection.once, params)
+    collected.add(collection.name)
+
+
 def _mismatches(
     conn: psycopg.Connection, check: DailyCheck, params: dict[str, object]
 ) -> list[tuple]:
-    if check.mismatches == "select_session_counter_mismatches":
-        events_end = queries.scalar(conn, "select_day_sessions_end", params)
-        if events_end is None:
-            return []  # no session started in the range
-        params = {**params, "events_end": events_end}
+    if check.suspects:
+        suspects = queries.run(conn, check.suspects, params).fetchall()
+        if not suspects:
+            return []
+        params = {**params, "suspect_user_codes": sorted({user_code for _, user_code in suspects})}
+        if check.mismatches == "select_session_counter_mismatches":
+            params["events_end"] = queries.scalar(conn, "select_day_sessions_end", params)
+            if params["events_end"] is None:
+                return []  # none of them started a session in the range
     return queries.run(conn, check.mismatches, params).fetchall()

@@ -1,8 +1,10 @@
--- Clicks per day (UTC day of clicked_at), user code, share code, target and category.
-CREATE TEMP TABLE expected_clicks ON COMMIT DROP AS
-SELECT (clicked_at AT TIME ZONE 'UTC')::date AS date, user_code, share_code, click_target,
-       click_category, count(*) AS clicks
+-- One day's clicks (clicked_at in [day_start, day_end), the UTC day): one pass over that day's
+-- partition, the day a constant, not computed per row. 32-bit hashes of (click_target,
+-- click_category) (the expression of collect_daily_shares.sql) and of the session id, summed.
+INSERT INTO expected_clicks
+SELECT %(day)s::date, user_code, share_code, count(*),
+       sum((hashtextextended(click_target, coalesce(hashtext(click_category), 0)) >> 32)::integer),
+       sum(hashtext(session_id))
 FROM analytics_clicks
-WHERE clicked_at >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
-  AND clicked_at <  %(end_day)s::timestamp AT TIME ZONE 'UTC'
-GROUP BY 1, 2, 3, 4, 5
+WHERE clicked_at >= %(day_start)s AND clicked_at < %(day_end)s
+GROUP BY user_code, share_code

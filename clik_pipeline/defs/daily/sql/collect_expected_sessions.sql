@@ -1,8 +1,10 @@
--- What the checks expect, computed from the raw rows independently of the refresh functions:
--- sessions per day (UTC day of first_seen), user code and the session's share code.
-CREATE TEMP TABLE expected_sessions ON COMMIT DROP AS
-SELECT (first_seen AT TIME ZONE 'UTC')::date AS date, user_code, share_code, count(*) AS sessions
+-- One day's sessions (first_seen in [day_start, day_end), the UTC day) in one pass, the day a
+-- constant, not computed per row: per user code and share code, with the counters weighted by
+-- the 32-bit hash of the session id (hashtext).
+INSERT INTO expected_sessions
+SELECT %(day)s::date, user_code, share_code, count(*),
+       sum(page_views::bigint * hashtext(session_id)),
+       sum(clicks::bigint * hashtext(session_id))
 FROM analytics_sessions
-WHERE first_seen >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
-  AND first_seen <  %(end_day)s::timestamp AT TIME ZONE 'UTC'
-GROUP BY 1, 2, 3
+WHERE first_seen >= %(day_start)s AND first_seen < %(day_end)s
+GROUP BY user_code, share_code

@@ -1,25 +1,33 @@
--- Sessions started in [start_day, end_day) whose page_views or clicks counter differs from the
--- number of their event rows, summed per day and user code.
-WITH day_sessions AS (
-    SELECT session_id, user_code, (first_seen AT TIME ZONE 'UTC')::date AS date,
+-- session_counters_match_events, exactly, for the user codes the screen could not clear
+-- (select_session_counter_suspects.sql): every session of theirs started in
+-- [start_day, end_day) against the number of its rows from the start of its day to its
+-- last_seen (a session's events lie within first_seen..last_seen), summed per day, user code
+-- and counter. events_end: just after the latest last_seen of those sessions.
+WITH day_sessions AS MATERIALIZED (
+    SELECT session_id, user_code, (first_seen AT TIME ZONE 'UTC')::date AS date, last_seen,
            page_views, clicks
     FROM analytics_sessions
-    WHERE first_seen >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
+    WHERE user_code = ANY(%(suspect_user_codes)s::text[])
+      AND first_seen >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
       AND first_seen <  %(end_day)s::timestamp AT TIME ZONE 'UTC'
 ), viewed AS (
-    SELECT session_id, count(*) AS events
-    FROM analytics_page_views
-    WHERE viewed_at >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
-      AND viewed_at <  %(events_end)s
-      AND session_id IN (SELECT session_id FROM day_sessions)
-    GROUP BY session_id
+    SELECT s.session_id, count(*) AS events
+    FROM day_sessions AS s
+    JOIN analytics_page_views AS v USING (session_id)
+    WHERE v.viewed_at >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
+      AND v.viewed_at <  %(events_end)s
+      AND v.viewed_at >= s.date::timestamp AT TIME ZONE 'UTC'
+      AND v.viewed_at <= s.last_seen
+    GROUP BY s.session_id
 ), clicked AS (
-    SELECT session_id, count(*) AS events
-    FROM analytics_clicks
-    WHERE clicked_at >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
-      AND clicked_at <  %(events_end)s
-      AND session_id IN (SELECT session_id FROM day_sessions)
-    GROUP BY session_id
+    SELECT s.session_id, count(*) AS events
+    FROM day_sessions AS s
+    JOIN analytics_clicks AS c USING (session_id)
+    WHERE c.clicked_at >= %(start_day)s::timestamp AT TIME ZONE 'UTC'
+      AND c.clicked_at <  %(events_end)s
+      AND c.clicked_at >= s.date::timestamp AT TIME ZONE 'UTC'
+      AND c.clicked_at <= s.last_seen
+    GROUP BY s.session_id
 ), counters AS (
     SELECT s.date, s.user_code, 'page_views' AS counter, s.page_views AS counted,
            coalesce(v.events, 0) AS events

@@ -1,18 +1,12 @@
 -- analytics_daily_user_stats against the raw rows: totals per user code and day, and the sorted
--- distinct non-null share codes among that day's sessions, page views and clicks.
-WITH activity AS (
-    SELECT date, user_code, share_code, sessions, 0::bigint AS page_views, 0::bigint AS clicks
-    FROM expected_sessions
-    UNION ALL
-    SELECT date, user_code, share_code, 0, views, 0 FROM expected_page_views
-    UNION ALL
-    SELECT date, user_code, share_code, 0, 0, clicks FROM expected_clicks
-), expected AS (
+-- distinct non-null share codes among that day's sessions, page views and clicks (the share
+-- codes of expected_activity, one row each per day and user code).
+WITH expected AS (
     SELECT date, user_code, sum(sessions) AS sessions, sum(page_views) AS page_views,
            sum(clicks) AS clicks,
-           coalesce(array_agg(DISTINCT share_code ORDER BY share_code)
+           coalesce(array_agg(share_code ORDER BY share_code)
                         FILTER (WHERE share_code IS NOT NULL), '{}') AS share_codes
-    FROM activity
+    FROM expected_activity
     GROUP BY date, user_code
 ), actual AS (
     SELECT date, user_code, total_sessions, total_page_views, total_clicks, unique_share_codes
@@ -41,4 +35,8 @@ CROSS JOIN LATERAL (VALUES
                    ) AS differing)
         END)
 ) AS m(measure, expected, actual, difference)
-WHERE m.expected <> m.actual
+-- Only the rows that differ are spelled out measure by measure.
+WHERE (e.user_code IS NULL OR a.user_code IS NULL OR e.sessions <> a.total_sessions
+       OR e.page_views <> a.total_page_views OR e.clicks <> a.total_clicks
+       OR e.share_codes <> a.unique_share_codes)
+  AND m.expected <> m.actual
