@@ -8,8 +8,10 @@ hide a wrong counter."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, time
 
+import dagster as dg
 import psycopg
 import pytest
 
@@ -60,7 +62,7 @@ def failed(result) -> list[str]:
     return sorted(name for name, e in evaluations(result).items() if not e.passed)
 
 
-def test_correct_days_pass_on_the_screens_alone(
+def test_correct_days_pass_on_the_screens_alone_and_record_their_raw_counts(
     pipeline: Pipeline,
     traffic,
     conn: psycopg.Connection,
@@ -80,6 +82,34 @@ def test_correct_days_pass_on_the_screens_alone(
         "WHERE (first_seen AT TIME ZONE 'UTC')::date < (last_seen AT TIME ZONE 'UTC')::date"
     ).fetchone()
     assert crossing and crossing[0] > 0  # the comparison is not vacuous
+
+    sessions = Counter(s["first_seen"].date() for s in traffic.sessions)
+    views = Counter(v["viewed_at"].date() for v in traffic.page_views)
+    clicks = Counter(c["clicked_at"].date() for c in traffic.clicks)
+    metadata = {
+        (m.asset_key.path[-1], m.partition): m.metadata
+        for m in result.asset_materializations_for_node("daily_tables")
+    }
+    for day in DAYS:
+        users = metadata[("analytics_daily_user_stats", day.isoformat())]
+        assert users["raw_sessions_started"].value == sessions[day] == users["total_sessions"].value
+        assert users["raw_page_views"].value == views[day] == users["total_page_views"].value
+        assert users["raw_clicks"].value == clicks[day] == users["total_clicks"].value
+        assert users["chunk_first_day"].value == (DAYS[0] if day < DAYS[2] else DAYS[2]).isoformat()
+        assert users["chunk_days"].value == (2 if day < DAYS[2] else 1)
+        assert "duration_seconds" not in users and "days_in_transaction" not in users
+        pages = metadata[("analytics_daily_page_stats", day.isoformat())]
+        assert pages["raw_page_views"].value == views[day] and "raw_clicks" not in pages
+        targets = metadata[("analytics_daily_click_targets", day.isoformat())]
+        assert targets["raw_clicks"].value == clicks[day] and "raw_page_views" not in targets
+
+
+def test_without_checks_no_raw_counts_are_recorded(pipeline: Pipeline, traffic) -> None:
+    selection = dg.AssetSelection.assets(*daily_assets.daily_tables.keys).without_checks()
+    result = pipeline.materialize(DAYS[1], selection=selection)
+    for m in result.asset_materializations_for_node("daily_tables"):
+        assert not any(name.startswith("raw_") for name in m.metadata)
+        assert m.metadata["chunk_days"].value == 1
 
 
 def test_a_count_moved_to_another_page_type_fails_the_page_check_alone(

@@ -60,7 +60,8 @@ def test_a_range_is_one_run_and_matches_the_spec_definitions(
     for day, total_clicks in user_stats.items():
         metadata = materialized[("analytics_daily_user_stats", day)]
         assert metadata["total_clicks"].value == total_clicks
-        assert metadata["days_in_transaction"].value in (1, 2)
+        assert metadata["chunk_days"].value in (1, 2)
+        assert metadata["raw_clicks"].value == total_clicks
         assert metadata["preview"].value.records
     # ... and every check is evaluated for each day separately.
     evaluations = result.get_asset_check_evaluations()

@@ -36,7 +36,10 @@ class ChunkResult:
     summaries: dict[str, dict[date, dict[str, int]]] = field(default_factory=dict)
     previews: dict[str, dict[date, list[dict]]] = field(default_factory=dict)
     outcomes: list[CheckOutcome] = field(default_factory=list)
-    seconds: float = 0.0
+    # per day: sessions started, page views and clicks that day in the raw tables, as the
+    # checks' collections counted them (empty when no check read them)
+    raw_counts: dict[date, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0  # the whole transaction, all its days
 
     kept_days: set[date] = field(default_factory=set)  # raw rows removed by retention
 
@@ -94,9 +97,11 @@ def process_chunk(
             | (set(refreshed) if table in tables else set())
             for table in DAILY_TABLE_NAMES
         }
-        result.outcomes = evaluate_checks(
+        evaluation = evaluate_checks(
             conn, checks, start, stop, compared, result.kept_days, result.retention_horizon
         )
+        result.outcomes = evaluation.outcomes
+        result.raw_counts = evaluation.raw_counts
     result.seconds = time.perf_counter() - began
     return result
 

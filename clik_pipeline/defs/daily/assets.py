@@ -189,19 +189,32 @@ def daily_tables(
 
 
 def _record(context: AssetExecutionContext, result: ChunkResult, tables: list[str]) -> None:
-    """Per-day metadata of each table written by this chunk (plotted across partitions)."""
+    """Per-day metadata of each table written by this chunk (plotted across partitions): the
+    day's figures, the raw rows they come from as the checks counted them (when the run
+    evaluated checks that read them), and the chunk's, labelled as the chunk's (every day of
+    a chunk repeats them: they are not that day's cost)."""
+    # The raw counts shown beside each table's aggregates.
+    raw_counts_shown = {
+        USER_STATS: ("raw_sessions_started", "raw_page_views", "raw_clicks"),
+        GROUP_STATS: ("raw_sessions_started", "raw_page_views", "raw_clicks"),
+        CLICK_TARGETS: ("raw_clicks",),
+        PAGE_STATS: ("raw_page_views",),
+    }
     span = f"{result.start}..{date.fromordinal(result.stop.toordinal() - 1)}"
     for table in tables:
         context.log.info(
             f"{table} {span}: {result.rows_written[table]} rows written in {result.seconds:.2f} s"
         )
         for day, summary in result.summaries[table].items():
+            raw = result.raw_counts.get(day, {}) if not result.kept(day) else {}
             metadata: dict[str, object] = {
                 "dagster/row_count": summary.pop("row_count"),
                 **summary,
+                **{name: raw[name] for name in raw_counts_shown[table] if name in raw},
                 "snapshot_at": MetadataValue.timestamp(result.snapshot_at),
-                "duration_seconds": round(result.seconds, 3),
-                "days_in_transaction": (result.stop - result.start).days,
+                "chunk_first_day": MetadataValue.text(result.start.isoformat()),
+                "chunk_days": (result.stop - result.start).days,
+                "chunk_duration_seconds": round(result.seconds, 3),
                 "preview": _preview(result.previews[table][day]),
             }
             if result.kept(day):

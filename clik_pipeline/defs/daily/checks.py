@@ -310,6 +310,24 @@ MISMATCH_SCHEMA = TableSchema(
 )
 
 
+@dataclass
+class Evaluation:
+    """What evaluating the checks of [start, stop) found, and what it counted on the way."""
+
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+    # Per day, the raw rows the checks' collections counted: sessions started, page views and
+    # clicks that day (only those collected: the selected checks decide which).
+    raw_counts: dict[date, dict[str, int]] = field(default_factory=dict)
+
+
+# The raw counts of a day: (metadata name, the collection that counted them).
+RAW_COUNTS = (
+    ("raw_sessions_started", SESSIONS),
+    ("raw_page_views", PAGE_VIEWS),
+    ("raw_clicks", CLICKS),
+)
+
+
 def evaluate_checks(
     conn: psycopg.Connection,
     checks: Sequence[DailyCheck],
@@ -318,7 +336,7 @@ def evaluate_checks(
     compared_days: Mapping[str, Iterable[date]],
     emptied_days: Iterable[date] = (),
     retention_horizon: date | None = None,
-) -> list[CheckOutcome]:
+) -> Evaluation:
     """Runs `checks` for the days [start, stop) inside the caller's transaction.
 
     `compared_days` names, per daily table, the days it holds a materialization of (the
@@ -326,8 +344,9 @@ def evaluate_checks(
     (before `retention_horizon`): checks that read raw rows report them as unverifiable.
     """
     days = [date.fromordinal(n) for n in range(start.toordinal(), stop.toordinal())]
+    evaluation = Evaluation()
     if not checks or not days:
-        return []
+        return evaluation
     emptied = set(emptied_days)
     params: dict[str, object] = {"start_day": start, "end_day": stop}
     for table, param in COMPARED_DAYS_PARAMETERS.items():
@@ -353,7 +372,24 @@ def evaluate_checks(
                 )
             else:
                 outcomes.append(CheckOutcome(check, day, found.get(day, [])))
-    return outcomes
+    evaluation.outcomes = outcomes
+    evaluation.raw_counts = _raw_counts(conn, collected, days)
+    return evaluation
+
+
+def _raw_counts(
+    conn: psycopg.Connection, collected: set[str], days: Sequence[date]
+) -> dict[date, dict[str, int]]:
+    """The day's raw rows as the collections counted them: a sum over their few rows, no
+    second look at the raw tables."""
+    counts: dict[date, dict[str, int]] = {day: {} for day in days}
+    for name, collection in RAW_COUNTS:
+        if collection not in collected:
+            continue
+        found: dict[date, int] = dict(queries.run(conn, f"select_{name}").fetchall())
+        for day in days:
+            counts[day][name] = int(found.get(day, 0))
+    return counts
 
 
 def _collect(
