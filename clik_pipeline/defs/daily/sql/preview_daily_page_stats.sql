@@ -1,8 +1,13 @@
-SELECT date, user_code, share_code, page_type, view_count
+SELECT d.date, r.user_code, r.share_code, r.page_type, r.view_count
 FROM (
-    SELECT *, row_number() OVER (PARTITION BY date ORDER BY view_count DESC, user_code, page_type) AS rank
-    FROM analytics_daily_page_stats
-    WHERE date >= %(start_day)s AND date < %(end_day)s
-) AS ranked
-WHERE rank <= %(rows_per_day)s
-ORDER BY date, rank
+    SELECT generate_series(%(start_day)s::date, %(end_day)s::date - 1, interval '1 day')::date
+        AS date
+) AS d
+CROSS JOIN LATERAL (
+    SELECT *
+    FROM analytics_daily_page_stats AS t
+    WHERE t.date = d.date
+    ORDER BY view_count DESC, user_code, page_type
+    LIMIT %(rows_per_day)s
+) AS r
+ORDER BY d.date, r.view_count DESC, r.user_code, r.page_type

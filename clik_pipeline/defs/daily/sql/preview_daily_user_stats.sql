@@ -1,10 +1,16 @@
--- The busiest rows of each day, shown as a small table on the materialization.
-SELECT date, user_code, total_sessions, total_page_views, total_clicks,
-       array_to_string(unique_share_codes, ', ') AS unique_share_codes
+-- The busiest rows of each day, shown as a small table on the materialization: a top-N per
+-- day (LIMIT keeps only N rows while reading the day), not a sort of all its rows.
+SELECT d.date, r.user_code, r.total_sessions, r.total_page_views, r.total_clicks,
+       array_to_string(r.unique_share_codes, ', ') AS unique_share_codes
 FROM (
-    SELECT *, row_number() OVER (PARTITION BY date ORDER BY total_page_views DESC, user_code) AS rank
-    FROM analytics_daily_user_stats
-    WHERE date >= %(start_day)s AND date < %(end_day)s
-) AS ranked
-WHERE rank <= %(rows_per_day)s
-ORDER BY date, rank
+    SELECT generate_series(%(start_day)s::date, %(end_day)s::date - 1, interval '1 day')::date
+        AS date
+) AS d
+CROSS JOIN LATERAL (
+    SELECT *
+    FROM analytics_daily_user_stats AS t
+    WHERE t.date = d.date
+    ORDER BY total_page_views DESC, user_code
+    LIMIT %(rows_per_day)s
+) AS r
+ORDER BY d.date, r.total_page_views DESC, r.user_code
