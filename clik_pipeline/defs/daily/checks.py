@@ -61,8 +61,8 @@ MAX_ROWS_SHOWN = 50
 
 @dataclass(frozen=True)
 class Collection:
-    """A temporary table of what the raw rows give, filled once per transaction for whichever
-    checks need it: `create` once, then `per_day` for each day of the range (its bounds are
+    """A temporary table the checks compare (what the raw rows give, or the daily tables rolled
+    up), filled once per transaction for whichever checks need it: `create` once, then `per_day` for each day of the range (its bounds are
     constants of the query, so the planner sees one partition and the day is not computed per
     row), and/or `once` for the whole range (from the collections it `needs`)."""
 
@@ -71,12 +71,12 @@ class Collection:
     per_day: str | None = None
     once: str | None = None
     needs: tuple[str, ...] = ()
-    from_day_before: bool = False  # per_day also for the day before the range
+    day_before: str | None = None  # run as per_day is, for the day before the range too
 
 
 SESSIONS, PAGE_VIEWS, CLICKS = "sessions", "page_views", "clicks"
 ACTIVITY, CROSSING, SPILLED = "activity", "crossing_sessions", "spilled_events"
-DAILY_SHARES = "daily_shares"
+DAILY_SHARES, COMPARED = "daily_shares", "compared_shares"
 
 COLLECTIONS = {
     collection.name: collection
@@ -93,11 +93,13 @@ COLLECTIONS = {
             CROSSING,
             ("create_crossing_sessions",),
             "collect_crossing_sessions",
-            from_day_before=True,
+            day_before="collect_crossing_sessions",
         ),
         Collection(SPILLED, once="collect_spilled_events", needs=(CROSSING,)),
         # the daily tables themselves, per day, user code and share code (no raw rows)
         Collection(DAILY_SHARES, once="collect_daily_shares"),
+        # both sides, per day, user code and share code
+        Collection(COMPARED, once="collect_compared_shares", needs=(ACTIVITY, DAILY_SHARES)),
     )
 }
 
@@ -155,7 +157,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code, share code (missing ones together) and day: the totals equal what the "
         "raw rows with that share code give.",
         "select_group_stats_mismatches",
-        (ACTIVITY, DAILY_SHARES),
+        (COMPARED,),
     ),
     DailyCheck(
         "click_targets_match_raw_clicks",
@@ -163,7 +165,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code, share code, day, click target and category: click_count equals the "
         "number of raw clicks.",
         "select_click_target_mismatches",
-        (CLICKS, DAILY_SHARES),
+        (COMPARED,),
         suspects="select_click_target_suspects",
     ),
     DailyCheck(
@@ -172,7 +174,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "Per user code, share code, day and page type: view_count equals the number of raw "
         "page views.",
         "select_page_stats_mismatches",
-        (PAGE_VIEWS, DAILY_SHARES),
+        (COMPARED,),
         suspects="select_page_stats_suspects",
     ),
 )
@@ -407,13 +409,18 @@ def _collect(
     for create in collection.create:
         queries.run(conn, create)
     if collection.per_day:
-        for day in [days[0] - timedelta(1), *days] if collection.from_day_before else days:
-            start = datetime.combine(day, time(), UTC)
-            bounds = {"day": day, "day_start": start, "day_end": start + timedelta(1)}
-            queries.run(conn, collection.per_day, {**params, **bounds})
+        for day in days:
+            queries.run(conn, collection.per_day, {**params, **_day_bounds(day)})
+    if collection.day_before:
+        queries.run(conn, collection.day_before, {**params, **_day_bounds(days[0] - timedelta(1))})
     if collection.once:
         queries.run(conn, collection.once, params)
     collected.add(collection.name)
+
+
+def _day_bounds(day: date) -> dict[str, object]:
+    start = datetime.combine(day, time(), UTC)
+    return {"day": day, "day_start": start, "day_end": start + timedelta(1)}
 
 
 def _mismatches(

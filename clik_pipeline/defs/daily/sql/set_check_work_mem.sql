@@ -1,3 +1,4 @@
--- The checks group a day's raw rows again (as the refresh functions do, which set the same):
--- enough memory keeps those hash aggregates out of temporary files. Transaction-local.
+-- The checks' passes group each day's raw rows per user code and share code (about 50,000
+-- groups a day at a million visitors), their roll-ups the range's: enough memory keeps those
+-- hash aggregates out of temporary files (the refresh functions set the same). Transaction-local.
 SET LOCAL work_mem = '128MB'
