@@ -7,6 +7,6 @@ CREATE TEMP TABLE expected_sessions (
     share_code          text,
     sessions            bigint,
     -- session_counters_match_events: the counters weighted by their session id's hash
-    weighted_page_views numeric,
-    weighted_clicks     numeric
+    weighted_page_views bigint,
+    weighted_clicks     bigint
 ) ON COMMIT DROP
