@@ -27,14 +27,20 @@ class Queries:
     ) -> psycopg.Cursor:
         return conn.execute(self.text(name), params)
 
+    def one(
+        self, conn: psycopg.Connection, name: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[Any, ...]:
+        """The single row sql/<name>.sql returns."""
+        row = self.run(conn, name, params).fetchone()
+        if row is None:
+            raise RuntimeError(f"{name}.sql of {self.package} returned no row")
+        return row
+
     def scalar(
         self, conn: psycopg.Connection, name: str, params: Mapping[str, Any] | None = None
     ) -> Any:
         """The single value sql/<name>.sql returns."""
-        row = self.run(conn, name, params).fetchone()
-        if row is None:
-            raise RuntimeError(f"{name}.sql of {self.package} returned no row")
-        return row[0]
+        return self.one(conn, name, params)[0]
 
 
 @cache

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import psycopg
 
-from clik_pipeline.defs.daily.checks import CheckOutcome, DailyCheck, evaluate_checks
+from clik_pipeline.defs.daily.checks import CheckOutcome, DailyCheck, evaluate_checks, raw_passes
+from clik_pipeline.defs.daily.raw_passes import Connect, RawPassesBeside
 from clik_pipeline.defs.raw.partitions import ensure_raw_partitions
 from clik_pipeline.defs.retention.guard import emptied_days, retention_held_off, retention_horizon
 from clik_pipeline.partitions import contiguous_ranges, days
@@ -65,9 +66,12 @@ def process_chunk(
     tables: Sequence[str],
     checks: Sequence[DailyCheck],
     materialized_days: Mapping[str, Iterable[date]],
+    connect: Connect | None = None,
 ) -> ChunkResult:
     """Replaces `tables` for [start, stop) and evaluates `checks`, in one REPEATABLE READ
-    transaction on `conn` (an autocommit connection under role clik_pipeline).
+    transaction on `conn` (an autocommit connection under role clik_pipeline). With `connect`
+    (another connection like `conn`), the checks read the raw rows on it while the tables are
+    written (raw_passes.py).
 
     Days whose raw rows retention removed are left untouched: re-aggregating them would
     replace kept-forever aggregates with nothing. `materialized_days` lists, per daily table,
@@ -75,15 +79,25 @@ def process_chunk(
     """
     began = time.perf_counter()
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    with retention_held_off(conn) if tables else nullcontext(), conn.transaction():
+    with (
+        retention_held_off(conn) if tables else nullcontext(),
+        conn.transaction(),
+        ExitStack() as beside,
+    ):
         if checks:
             queries.run(conn, "set_check_work_mem")
         if tables:
             queries.run(conn, "lock_daily_tables")
-        snapshot_at = queries.scalar(conn, "select_snapshot_time")
+        snapshot_at, snapshot_id = queries.one(conn, "select_snapshot")
         result = ChunkResult(start, stop, snapshot_at, retention_horizon(conn))
         result.kept_days = emptied_days(conn, start, stop, result.retention_horizon)
         refreshed = [day for day in days(start, stop) if day not in result.kept_days]
+        passes = raw_passes(checks)
+        raw_reader = None
+        if tables and passes and connect is not None:
+            raw_reader = beside.enter_context(
+                RawPassesBeside(connect, snapshot_id, passes, days(start, stop))
+            )
         for table in tables:
             result.rows_written[table] = 0
             for first, end in contiguous_ranges(refreshed):
@@ -98,7 +112,14 @@ def process_chunk(
             for table in DAILY_TABLE_NAMES
         }
         evaluation = evaluate_checks(
-            conn, checks, start, stop, compared, result.kept_days, result.retention_horizon
+            conn,
+            checks,
+            start,
+            stop,
+            compared,
+            result.kept_days,
+            result.retention_horizon,
+            collected=raw_reader.hand_over(conn) if raw_reader else (),
         )
         result.outcomes = evaluation.outcomes
         result.raw_counts = evaluation.raw_counts

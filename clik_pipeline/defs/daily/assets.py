@@ -167,7 +167,9 @@ def daily_tables(
         for start, stop in chunks(first_day, end_day, MAX_DAYS_PER_TRANSACTION):
             if tables:
                 ensure_partitions(conn, start, stop)
-            result = process_chunk(conn, start, stop, tables, checks, materialized_before)
+            result = process_chunk(
+                conn, start, stop, tables, checks, materialized_before, database.connect
+            )
             _record(context, result, tables)
             outcomes.extend(result.outcomes)
 

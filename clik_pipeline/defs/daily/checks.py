@@ -15,6 +15,8 @@ session id). Equal sums clear a day and user code; the check's exact query (row 
 the user_code indexes) then compares only the user codes left, and writes the failure's
 description. A screen can cost time (a false alarm is cleared exactly) but not hide a
 difference, unless differences weighted by the hashes cancel by chance (about 1 in 2^32).
+When the run also writes the tables, the per-day passes run on a second connection while the
+aggregation writes, on its snapshot, and hand their rows over (raw_passes.py).
 
 They are declared on the daily multi-asset and evaluated by its op inside the transaction that
 wrote the day, on the same REPEATABLE READ snapshot: a late event committed a moment after the
@@ -62,9 +64,10 @@ MAX_ROWS_SHOWN = 50
 @dataclass(frozen=True)
 class Collection:
     """A temporary table the checks compare (what the raw rows give, or the daily tables rolled
-    up), filled once per transaction for whichever checks need it: `create` once, then `per_day` for each day of the range (its bounds are
-    constants of the query, so the planner sees one partition and the day is not computed per
-    row), and/or `once` for the whole range (from the collections it `needs`)."""
+    up), filled once per transaction for whichever checks need it: `create` once, then
+    `per_day` for each day of the range (its bounds are constants of the query, so the planner
+    sees one partition and the day is not computed per row), and/or `once` for the whole range
+    (from the collections it `needs`)."""
 
     name: str
     create: tuple[str, ...] = ()
@@ -72,6 +75,7 @@ class Collection:
     once: str | None = None
     needs: tuple[str, ...] = ()
     day_before: str | None = None  # run as per_day is, for the day before the range too
+    table: str | None = None  # the temporary table a per-day pass fills (see raw_passes.py)
 
 
 SESSIONS, PAGE_VIEWS, CLICKS = "sessions", "page_views", "clicks"
@@ -81,9 +85,21 @@ DAILY_SHARES, COMPARED = "daily_shares", "compared_shares"
 COLLECTIONS = {
     collection.name: collection
     for collection in (
-        Collection(SESSIONS, ("create_expected_sessions",), "collect_expected_sessions"),
-        Collection(PAGE_VIEWS, ("create_expected_page_views",), "collect_expected_page_views"),
-        Collection(CLICKS, ("create_expected_clicks",), "collect_expected_clicks"),
+        Collection(
+            SESSIONS,
+            ("create_expected_sessions",),
+            "collect_expected_sessions",
+            table="expected_sessions",
+        ),
+        Collection(
+            PAGE_VIEWS,
+            ("create_expected_page_views",),
+            "collect_expected_page_views",
+            table="expected_page_views",
+        ),
+        Collection(
+            CLICKS, ("create_expected_clicks",), "collect_expected_clicks", table="expected_clicks"
+        ),
         # per day, user code and share code, from the three above
         Collection(
             ACTIVITY, once="collect_expected_activity", needs=(SESSIONS, PAGE_VIEWS, CLICKS)
@@ -94,6 +110,7 @@ COLLECTIONS = {
             ("create_crossing_sessions",),
             "collect_crossing_sessions",
             day_before="collect_crossing_sessions",
+            table="crossing_sessions",
         ),
         Collection(SPILLED, once="collect_spilled_events", needs=(CROSSING,)),
         # the daily tables themselves, per day, user code and share code (no raw rows)
@@ -338,12 +355,15 @@ def evaluate_checks(
     compared_days: Mapping[str, Iterable[date]],
     emptied_days: Iterable[date] = (),
     retention_horizon: date | None = None,
+    collected: Iterable[str] = (),
 ) -> Evaluation:
     """Runs `checks` for the days [start, stop) inside the caller's transaction.
 
     `compared_days` names, per daily table, the days it holds a materialization of (the
     identity check compares only those). `emptied_days` have no raw rows left after retention
     (before `retention_horizon`): checks that read raw rows report them as unverifiable.
+    `collected` names the collections this transaction already holds (filled beside it, see
+    raw_passes.py).
     """
     days = [date.fromordinal(n) for n in range(start.toordinal(), stop.toordinal())]
     evaluation = Evaluation()
@@ -353,7 +373,7 @@ def evaluate_checks(
     params: dict[str, object] = {"start_day": start, "end_day": stop}
     for table, param in COMPARED_DAYS_PARAMETERS.items():
         params[param] = sorted(compared_days.get(table, ()))
-    collected: set[str] = set()
+    collected = set(collected)
     outcomes = []
     for check in checks:
         for name in check.inputs:
@@ -409,13 +429,38 @@ def _collect(
     for create in collection.create:
         queries.run(conn, create)
     if collection.per_day:
-        for day in days:
-            queries.run(conn, collection.per_day, {**params, **_day_bounds(day)})
-    if collection.day_before:
-        queries.run(conn, collection.day_before, {**params, **_day_bounds(days[0] - timedelta(1))})
+        run_pass(conn, collection, days)
     if collection.once:
         queries.run(conn, collection.once, params)
     collected.add(collection.name)
+
+
+def raw_passes(checks: Sequence[DailyCheck]) -> list[Collection]:
+    """The per-day passes over the raw rows that `checks` read, directly or through the
+    collections built from them."""
+    passes: dict[str, Collection] = {}
+
+    def visit(name: str) -> None:
+        collection = COLLECTIONS[name]
+        for need in collection.needs:
+            visit(need)
+        if collection.per_day:
+            passes[name] = collection
+
+    for check in checks:
+        for name in check.inputs:
+            visit(name)
+    return list(passes.values())
+
+
+def run_pass(conn: psycopg.Connection, collection: Collection, days: Sequence[date]) -> None:
+    """Fills the created table of a per-day collection: its query once per day (the day's
+    bounds its only parameters), and for the day before the first when it asks."""
+    assert collection.per_day
+    for day in days:
+        queries.run(conn, collection.per_day, _day_bounds(day))
+    if collection.day_before:
+        queries.run(conn, collection.day_before, _day_bounds(days[0] - timedelta(1)))
 
 
 def _day_bounds(day: date) -> dict[str, object]:

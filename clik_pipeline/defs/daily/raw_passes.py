@@ -1,0 +1,159 @@
+"""The checks' passes over a chunk's raw rows, run on a second connection while the aggregation
+writes: the aggregation keeps one core of the database busy with its GROUP BY queries, and the
+checks' own reading of the same raw rows (the largest part of their cost) takes another.
+
+The second connection imports the aggregation transaction's snapshot (`pg_export_snapshot`,
+`SET TRANSACTION SNAPSHOT`), so it reads exactly the raw rows the aggregates come from. It
+fills the collections' temporary tables there, spools their rows (COPY, binary, to a temporary
+file) and ends its transaction at once; the aggregation's transaction then loads them into
+temporary tables of its own, of the same names, and compares as if it had read them itself.
+
+It must never make the aggregation wait on something the database cannot see: it holds no lock
+while the aggregation waits for it (its transaction is over by then), and gives up any lock
+wait of its own after a second (`set_raw_passes_lock_timeout.sql`), which breaks a cycle
+through a DDL statement queued behind the aggregation's locks. Whenever it cannot help (not
+connected yet when the aggregation has written, a lock wait, any error), the aggregation's
+transaction runs the passes itself: the same result, only later.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import date
+from typing import IO
+
+import psycopg
+from psycopg import sql
+
+from clik_pipeline.defs.daily.checks import Collection, run_pass
+from clik_pipeline.queries import Queries
+
+queries = Queries(__package__)
+log = logging.getLogger(__name__)
+
+# How long the aggregation, done writing, waits for the passes to have started at all (a pool
+# without a free server connection would make it wait much longer).
+START_TIMEOUT_SECONDS = 2.0
+# Rows beyond this are spooled to disk instead of memory (a 31-day chunk at a million visitors
+# a day spools a few hundred MB).
+SPOOL_IN_MEMORY_BYTES = 32 * 2**20
+
+Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
+
+
+class RawPassesBeside:
+    """Runs `passes` for `days` on a connection from `connect`, on the exported `snapshot`,
+    from `__enter__` on; `hand_over` then loads their rows into the caller's transaction."""
+
+    def __init__(
+        self, connect: Connect, snapshot: str, passes: Sequence[Collection], days: Sequence[date]
+    ) -> None:
+        self._connect = connect
+        self._snapshot = snapshot
+        self._passes = passes
+        self._days = days
+        self._guard = threading.Lock()
+        self._conn: psycopg.Connection | None = None
+        self._abandoned = False
+        self._started = threading.Event()  # the snapshot is imported: the passes are running
+        self._settled = threading.Event()  # started, or ended without starting
+        self._spools: dict[str, IO[bytes]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="clik-raw-passes", daemon=True)
+
+    def __enter__(self) -> RawPassesBeside:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._abandon()
+        for spool in self._spools.values():
+            spool.close()
+
+    def hand_over(self, conn: psycopg.Connection) -> set[str]:
+        """Waits for the passes (unless they have not started yet) and loads their rows into
+        `conn`'s transaction; returns the collections loaded (none when the passes could not
+        help: the caller then runs them itself)."""
+        self._settled.wait(START_TIMEOUT_SECONDS)
+        if not self._started.is_set():
+            self._abandon()
+            log.warning(
+                "the checks' raw passes did not start beside the aggregation within %s s "
+                "(%s); the aggregation runs them",
+                START_TIMEOUT_SECONDS,
+                self._error or "no connection yet",
+            )
+            return set()
+        self._thread.join()
+        if self._error is not None:
+            log.warning(
+                "the checks' raw passes beside the aggregation failed (%s); run inline", self._error
+            )
+            return set()
+        for collection in self._passes:
+            for create in collection.create:
+                queries.run(conn, create)
+            spool = self._spools[collection.name]
+            spool.seek(0)
+            with conn.cursor().copy(_copy("copy_collection_in", collection)) as copy:
+                while block := spool.read(2**20):
+                    copy.write(block)
+        return {collection.name for collection in self._passes}
+
+    def _run(self) -> None:
+        try:
+            with self._connect() as conn:
+                with self._guard:
+                    if self._abandoned:
+                        return
+                    self._conn = conn
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                with conn.transaction():
+                    conn.execute(
+                        sql.SQL(queries.text("import_snapshot")).format(
+                            snapshot=sql.Literal(self._snapshot)
+                        )
+                    )
+                    queries.run(conn, "set_check_work_mem")
+                    queries.run(conn, "set_raw_passes_lock_timeout")
+                    self._started.set()
+                    self._settled.set()
+                    for collection in self._passes:
+                        for create in collection.create:
+                            queries.run(conn, create)
+                        run_pass(conn, collection, self._days)
+                        self._spools[collection.name] = self._spool(conn, collection)
+        except BaseException as error:  # reported by hand_over, never raised in this thread
+            self._error = error
+        finally:
+            with self._guard:
+                self._conn = None
+            self._settled.set()
+
+    def _spool(self, conn: psycopg.Connection, collection: Collection) -> IO[bytes]:
+        # closed by __exit__, after hand_over read it
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+        with conn.cursor().copy(_copy("copy_collection_out", collection)) as copy:
+            for block in copy:
+                spool.write(block)
+        return spool
+
+    def _abandon(self) -> None:
+        """Stops the passes if they still run (their result is no longer wanted) and waits for
+        their connection to be given back; one not yet connected is left to give up alone."""
+        with self._guard:
+            self._abandoned = True
+            conn = self._conn
+        if conn is not None:
+            conn.cancel_safe()
+        if self._started.is_set():
+            self._thread.join()
+
+
+def _copy(name: str, collection: Collection) -> sql.Composed:
+    assert collection.table
+    return sql.SQL(queries.text(name)).format(table=sql.Identifier(collection.table))
