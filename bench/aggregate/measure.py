@@ -28,30 +28,54 @@ import psycopg
 SQL = Path(__file__).resolve().parent / "sql"
 
 
-class BackendMemory:
-    """Samples the private memory (USS) of every PostgreSQL backend and keeps the peak of the
-    largest one: the backend running the queries, with its sort and hash tables."""
+class BackendSampler:
+    """Samples every PostgreSQL process (every 0.2 s): keeps the peak private memory (USS) of
+    the largest backend (the one running the queries, with its sort and hash tables), and the
+    CPU time all of them used during the run (the last moments of a process that exits between
+    two samples are missed)."""
 
     def __init__(self, pgdata: Path, interval: float = 0.2) -> None:
         self.postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
         self.interval = interval
         self.peak = 0
+        self._cpu_at_start: dict[int, float] = {}
+        self._cpu_seen: dict[int, float] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> BackendMemory:
+    def __enter__(self) -> BackendSampler:
+        self._cpu_at_start = dict(self._cpu_now())
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join()
+        self._cpu_seen.update(self._cpu_now())
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(
+            seconds - self._cpu_at_start.get(pid, 0.0) for pid, seconds in self._cpu_seen.items()
+        )
+
+    def _processes(self) -> list[psutil.Process]:
+        return [self.postmaster, *self.postmaster.children()]
+
+    def _cpu_now(self) -> dict[int, float]:
+        seen = {}
+        for process in self._processes():
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                seen[process.pid] = times.user + times.system
+        return seen
 
     def _sample(self) -> None:
         while not self._done.is_set():
             for backend in self.postmaster.children():
                 with contextlib.suppress(psutil.Error):
                     self.peak = max(self.peak, backend.memory_full_info().uss)
+            self._cpu_seen.update(self._cpu_now())
             self._done.wait(self.interval)
 
 
@@ -129,7 +153,7 @@ def main() -> None:
     parser.add_argument("--day", type=date.fromisoformat)
     parser.add_argument("--retention-days", type=int)
     args = parser.parse_args()
-    with BackendMemory(args.pgdata) as memory:
+    with BackendSampler(args.pgdata) as sampler:
         if args.variant == "bare":
             outcome = bare(args.url, args.day)
         elif args.variant == "retention":
@@ -137,7 +161,8 @@ def main() -> None:
         else:
             outcome = dagster_run(args.url, args.day, with_checks=args.variant == "job")
     outcome["python_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    outcome["postgres_peak_uss_mb"] = memory.peak / 2**20
+    outcome["postgres_peak_uss_mb"] = sampler.peak / 2**20
+    outcome["postgres_cpu_seconds"] = sampler.cpu_seconds
     json.dump({"variant": args.variant, **outcome}, sys.stdout)
 
 

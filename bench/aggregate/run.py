@@ -153,11 +153,16 @@ def compare(url: str, server: EmbeddedServer, environment: dict, day: date, repe
     summary = {variant: summarize(measured) for variant, measured in runs.items()}
     summary["assets_over_bare"] = summary["assets"]["seconds"] / summary["bare"]["seconds"]
     summary["job_over_bare"] = summary["job"]["seconds"] / summary["bare"]["seconds"]
+    summary["job_cpu_over_bare"] = (
+        summary["job"]["postgres_cpu_seconds"] / summary["bare"]["postgres_cpu_seconds"]
+    )
     summary["runs"] = runs
     say(
         f"  {day}: bare {summary['bare']['seconds']:.2f} s, assets "
         f"{summary['assets']['seconds']:.2f} s ({summary['assets_over_bare']:.2f}x), assets + "
-        f"checks {summary['job']['seconds']:.2f} s ({summary['job_over_bare']:.2f}x)"
+        f"checks {summary['job']['seconds']:.2f} s ({summary['job_over_bare']:.2f}x); "
+        f"PostgreSQL CPU: bare {summary['bare']['postgres_cpu_seconds']:.2f} s, job "
+        f"{summary['job']['postgres_cpu_seconds']:.2f} s ({summary['job_cpu_over_bare']:.2f}x)"
     )
     return summary
 
@@ -236,7 +241,7 @@ def measure(url: str, server: EmbeddedServer, environment: dict, variant: str, *
 def summarize(runs: list[dict]) -> dict:
     return {
         key: statistics.median(run[key] for run in runs)
-        for key in ("seconds", "python_peak_rss_mb", "postgres_peak_uss_mb")
+        for key in ("seconds", "postgres_cpu_seconds", "python_peak_rss_mb", "postgres_peak_uss_mb")
     }
 
 
@@ -252,9 +257,10 @@ def report(results: dict) -> None:
         f"medians of {results['repeat']}"
     )
     print(
-        "| day loaded with | variant | wall s | x bare | Python peak RSS MB | PG backend peak MB |"
+        "| day loaded with | variant | wall s | x bare | PG CPU s | x bare "
+        "| Python peak RSS MB | PG backend peak MB |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for phase, label in (
         ("one_day_loaded", "1 day"),
         ("many_days_loaded", f"{results['days_loaded']} days"),
@@ -263,8 +269,11 @@ def report(results: dict) -> None:
         for variant in ("bare", "assets", "job"):
             row = summary[variant]
             ratio = row["seconds"] / summary["bare"]["seconds"]
+            cpu = row["postgres_cpu_seconds"]
+            cpu_ratio = cpu / summary["bare"]["postgres_cpu_seconds"]
             print(
                 f"| {label} | {variant} | {row['seconds']:.2f} | {ratio:.2f} | "
+                f"{cpu:.2f} | {cpu_ratio:.2f} | "
                 f"{row['python_peak_rss_mb']:.0f} | {row['postgres_peak_uss_mb']:.0f} |"
             )
     kept = results["retention"]

@@ -33,10 +33,9 @@ DAY_PAGE_VIEWS = (
 
 
 @pytest.fixture
-def traffic(conn: psycopg.Connection):
-    generated = generate(DAYS)
-    generated.insert(conn)
-    return generated
+def traffic(conn: psycopg.Connection) -> None:
+    """Three days of generated traffic, with sessions over both midnights."""
+    generate(DAYS).insert(conn)
 
 
 @pytest.fixture
