@@ -115,6 +115,7 @@ def test_passes_queued_behind_a_lock_give_up_and_leave_the_passes_to_the_aggrega
             with RawPassesBeside(database.connect, snapshot_id, PASSES, [DAY]) as beside:
                 time.sleep(0.5)  # connected and queued, not merely not yet started
                 assert beside.hand_over(writer) == set()
+                assert beside.not_used and "lock timeout" in beside.not_used
             assert time.monotonic() - began < 8
             assert not ddl_done.is_set()  # still queued behind the aggregation
     assert ddl_done.wait(10)
@@ -133,6 +134,10 @@ def test_a_chunk_whose_passes_cannot_connect_runs_them_itself(
         )
     assert len(result.outcomes) == len(CHECKS)
     assert all(outcome.passed for outcome in result.outcomes)
+    assert result.warnings == [
+        "the checks read the raw rows in the aggregation's transaction, not beside it: they did "
+        "not start within 2 s (connection refused)"
+    ]
     assert result.raw_counts[DAY]["raw_page_views"] > 0
 
 

@@ -43,6 +43,7 @@ class ChunkResult:
     seconds: float = 0.0  # the whole transaction, all its days
 
     kept_days: set[date] = field(default_factory=set)  # raw rows removed by retention
+    warnings: list[str] = field(default_factory=list)  # for the run's log
 
     def kept(self, day: date) -> bool:
         """True when the day was left as it was: its raw rows were removed by retention."""
@@ -121,6 +122,11 @@ def process_chunk(
             result.retention_horizon,
             collected=raw_reader.hand_over(conn) if raw_reader else (),
         )
+        if raw_reader and raw_reader.not_used:
+            result.warnings.append(
+                "the checks read the raw rows in the aggregation's transaction, not beside it: "
+                + raw_reader.not_used
+            )
         result.outcomes = evaluation.outcomes
         result.raw_counts = evaluation.raw_counts
     result.seconds = time.perf_counter() - began

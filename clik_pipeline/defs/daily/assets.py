@@ -203,6 +203,8 @@ def _record(context: AssetExecutionContext, result: ChunkResult, tables: list[st
         PAGE_STATS: ("raw_page_views",),
     }
     span = f"{result.start}..{date.fromordinal(result.stop.toordinal() - 1)}"
+    for warning in result.warnings:
+        context.log.warning(f"{span}: {warning}")
     for table in tables:
         context.log.info(
             f"{table} {span}: {result.rows_written[table]} rows written in {result.seconds:.2f} s"

@@ -18,7 +18,7 @@ transaction runs the passes itself: the same result, only later.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -33,7 +33,6 @@ from clik_pipeline.defs.daily.checks import Collection, run_pass
 from clik_pipeline.queries import Queries
 
 queries = Queries(__package__)
-log = logging.getLogger(__name__)
 
 # How long the aggregation, done writing, waits for the passes to have started at all (a pool
 # without a free server connection would make it wait much longer).
@@ -63,6 +62,7 @@ class RawPassesBeside:
         self._settled = threading.Event()  # started, or ended without starting
         self._spools: dict[str, IO[bytes]] = {}
         self._error: BaseException | None = None
+        self.not_used: str | None = None  # why hand_over handed nothing over
         self._thread = threading.Thread(target=self._run, name="clik-raw-passes", daemon=True)
 
     def __enter__(self) -> RawPassesBeside:
@@ -76,23 +76,21 @@ class RawPassesBeside:
 
     def hand_over(self, conn: psycopg.Connection) -> set[str]:
         """Waits for the passes (unless they have not started yet) and loads their rows into
-        `conn`'s transaction; returns the collections loaded (none when the passes could not
-        help: the caller then runs them itself)."""
+        `conn`'s transaction; returns the collections loaded. None are when the passes could
+        not help (`not_used` says why): the caller then runs them itself."""
         self._settled.wait(START_TIMEOUT_SECONDS)
-        if not self._started.is_set():
+        with self._guard:
+            started = self._started.is_set()
+            self._abandoned = not started
+        if not started:
             self._abandon()
-            log.warning(
-                "the checks' raw passes did not start beside the aggregation within %s s "
-                "(%s); the aggregation runs them",
-                START_TIMEOUT_SECONDS,
-                self._error or "no connection yet",
+            self.not_used = f"they did not start within {START_TIMEOUT_SECONDS:g} s" + (
+                f" ({self._error})" if self._error else ""
             )
             return set()
         self._thread.join()
         if self._error is not None:
-            log.warning(
-                "the checks' raw passes beside the aggregation failed (%s); run inline", self._error
-            )
+            self.not_used = f"they failed: {self._error}"
             return set()
         for collection in self._passes:
             for create in collection.create:
@@ -111,28 +109,43 @@ class RawPassesBeside:
                     if self._abandoned:
                         return
                     self._conn = conn
-                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-                with conn.transaction():
-                    conn.execute(
-                        sql.SQL(queries.text("import_snapshot")).format(
-                            snapshot=sql.Literal(self._snapshot)
-                        )
-                    )
-                    queries.run(conn, "set_check_work_mem")
-                    queries.run(conn, "set_raw_passes_lock_timeout")
-                    self._started.set()
-                    self._settled.set()
-                    for collection in self._passes:
-                        for create in collection.create:
-                            queries.run(conn, create)
-                        run_pass(conn, collection, self._days)
-                        self._spools[collection.name] = self._spool(conn, collection)
+                try:
+                    self._run_passes(conn)
+                finally:
+                    with self._guard:
+                        self._conn = None
         except BaseException as error:  # reported by hand_over, never raised in this thread
             self._error = error
         finally:
-            with self._guard:
-                self._conn = None
             self._settled.set()
+
+    def _run_passes(self, conn: psycopg.Connection) -> None:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction():
+            conn.execute(
+                sql.SQL(queries.text("import_snapshot")).format(
+                    snapshot=sql.Literal(self._snapshot)
+                )
+            )
+            queries.run(conn, "set_check_work_mem")
+            queries.run(conn, "set_raw_passes_lock_timeout")
+            with self._guard:
+                if self._abandoned:
+                    return
+                self._started.set()
+            self._settled.set()
+            for collection in self._passes:
+                for create in collection.create:
+                    queries.run(conn, create)
+                self._stop_if_abandoned()
+                run_pass(conn, collection, self._days)
+                self._stop_if_abandoned()
+                self._spools[collection.name] = self._spool(conn, collection)
+
+    def _stop_if_abandoned(self) -> None:
+        # A cancel that reached the server between two statements cancelled nothing.
+        if self._abandoned:
+            raise RuntimeError("abandoned")
 
     def _spool(self, conn: psycopg.Connection, collection: Collection) -> IO[bytes]:
         # closed by __exit__, after hand_over read it
@@ -149,7 +162,8 @@ class RawPassesBeside:
             self._abandoned = True
             conn = self._conn
         if conn is not None:
-            conn.cancel_safe()
+            with contextlib.suppress(psycopg.Error):  # it ends at its next statement anyway
+                conn.cancel_safe(timeout=5)
         if self._started.is_set():
             self._thread.join()
 
