@@ -8,12 +8,13 @@ fills the collections' temporary tables there, spools their rows (COPY, binary, 
 file) and ends its transaction at once; the aggregation's transaction then loads them into
 temporary tables of its own, of the same names, and compares as if it had read them itself.
 
-It must never make the aggregation wait on something the database cannot see: it holds no lock
-while the aggregation waits for it (its transaction is over by then), and gives up any lock
-wait of its own after a second (`set_raw_passes_lock_timeout.sql`), which breaks a cycle
-through a DDL statement queued behind the aggregation's locks. Whenever it cannot help (not
-connected yet when the aggregation has written, a lock wait, any error), the aggregation's
-transaction runs the passes itself: the same result, only later.
+The aggregation waits for it outside the database, where no deadlock detector sees the wait.
+The only way the passes can in turn wait for the aggregation is a lock: a DDL statement queued
+behind the aggregation's locks on a raw table, and the passes' lock queued behind that. They
+give up any lock wait after a second (`set_raw_passes_lock_timeout.sql`), which breaks the
+cycle. Whenever they cannot help (no connection 2 s after the writes, a lock wait, any error),
+the aggregation's transaction runs the passes itself: the same result, only later. When the
+aggregation fails, they are cancelled and their connection closed before it rolls back.
 """
 
 from __future__ import annotations
@@ -80,12 +81,14 @@ class RawPassesBeside:
         not help (`not_used` says why): the caller then runs them itself."""
         self._settled.wait(START_TIMEOUT_SECONDS)
         with self._guard:
-            started = self._started.is_set()
+            started, error = self._started.is_set(), self._error
             self._abandoned = not started
         if not started:
             self._abandon()
-            self.not_used = f"they did not start within {START_TIMEOUT_SECONDS:g} s" + (
-                f" ({self._error})" if self._error else ""
+            self.not_used = (
+                f"they failed before they started: {error}"
+                if error
+                else f"they had no connection {START_TIMEOUT_SECONDS:g} s after the writes"
             )
             return set()
         self._thread.join()
@@ -95,11 +98,11 @@ class RawPassesBeside:
         for collection in self._passes:
             for create in collection.create:
                 queries.run(conn, create)
-            spool = self._spools[collection.name]
-            spool.seek(0)
-            with conn.cursor().copy(_copy("copy_collection_in", collection)) as copy:
-                while block := spool.read(2**20):
-                    copy.write(block)
+            with self._spools.pop(collection.name) as spool:
+                spool.seek(0)
+                with conn.cursor().copy(_copy("copy_collection_in", collection)) as copy:
+                    while block := spool.read(2**20):
+                        copy.write(block)
         return {collection.name for collection in self._passes}
 
     def _run(self) -> None:
@@ -137,22 +140,19 @@ class RawPassesBeside:
             for collection in self._passes:
                 for create in collection.create:
                     queries.run(conn, create)
-                self._stop_if_abandoned()
                 run_pass(conn, collection, self._days)
-                self._stop_if_abandoned()
                 self._spools[collection.name] = self._spool(conn, collection)
 
-    def _stop_if_abandoned(self) -> None:
-        # A cancel that reached the server between two statements cancelled nothing.
-        if self._abandoned:
-            raise RuntimeError("abandoned")
-
     def _spool(self, conn: psycopg.Connection, collection: Collection) -> IO[bytes]:
-        # closed by __exit__, after hand_over read it
+        # closed by hand_over once copied in, else by __exit__
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
-        with conn.cursor().copy(_copy("copy_collection_out", collection)) as copy:
-            for block in copy:
-                spool.write(block)
+        try:
+            with conn.cursor().copy(_copy("copy_collection_out", collection)) as copy:
+                for block in copy:
+                    spool.write(block)
+        except BaseException:
+            spool.close()
+            raise
         return spool
 
     def _abandon(self) -> None:
@@ -160,12 +160,16 @@ class RawPassesBeside:
         their connection to be given back; one not yet connected is left to give up alone."""
         with self._guard:
             self._abandoned = True
-            conn = self._conn
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error):  # it ends at its next statement anyway
-                conn.cancel_safe(timeout=5)
-        if self._started.is_set():
-            self._thread.join()
+        if not self._started.is_set():
+            return
+        # A cancel that reaches the server between two statements cancels nothing: repeat it.
+        while self._thread.is_alive():
+            with self._guard:
+                conn = self._conn
+            if conn is not None:
+                with contextlib.suppress(psycopg.Error):
+                    conn.cancel_safe(timeout=5)
+            self._thread.join(0.2)
 
 
 def _copy(name: str, collection: Collection) -> sql.Composed:
