@@ -112,6 +112,7 @@ def process_chunk(
             | (set(refreshed) if table in tables else set())
             for table in DAILY_TABLE_NAMES
         }
+        collected = raw_reader.hand_over(conn) if raw_reader else set()
         evaluation = evaluate_checks(
             conn,
             checks,
@@ -120,7 +121,7 @@ def process_chunk(
             compared,
             result.kept_days,
             result.retention_horizon,
-            collected=raw_reader.hand_over(conn) if raw_reader else (),
+            collected,
         )
         if raw_reader and raw_reader.not_used:
             result.warnings.append(

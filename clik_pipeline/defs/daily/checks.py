@@ -74,7 +74,7 @@ class Collection:
     per_day: str | None = None
     once: str | None = None
     needs: tuple[str, ...] = ()
-    day_before: str | None = None  # run as per_day is, for the day before the range too
+    also_day_before: bool = False  # per_day runs for the day before the range too
     table: str | None = None  # the temporary table a per-day pass fills (see raw_passes.py)
 
 
@@ -109,7 +109,7 @@ COLLECTIONS = {
             CROSSING,
             ("create_crossing_sessions",),
             "collect_crossing_sessions",
-            day_before="collect_crossing_sessions",
+            also_day_before=True,
             table="crossing_sessions",
         ),
         Collection(SPILLED, once="collect_spilled_events", needs=(CROSSING,)),
@@ -134,6 +134,9 @@ class DailyCheck:
     # A query returning the (date, user_code) that may differ: `mismatches` then runs only for
     # those user codes (and not at all when there are none).
     suspects: str | None = None
+    # A query on the suspects returning one value, a further parameter of `mismatches` named
+    # after its column, constant for the planner (NULL: nothing to compare).
+    bound: str | None = None
 
     @property
     def key(self) -> AssetCheckKey:
@@ -167,6 +170,7 @@ CHECKS: tuple[DailyCheck, ...] = (
         "select_session_counter_mismatches",
         (ACTIVITY, SPILLED),
         suspects="select_session_counter_suspects",
+        bound="select_day_sessions_end",
     ),
     DailyCheck(
         "group_stats_match_raw_events",
@@ -459,8 +463,8 @@ def run_pass(conn: psycopg.Connection, collection: Collection, days: Sequence[da
     assert collection.per_day
     for day in days:
         queries.run(conn, collection.per_day, _day_bounds(day))
-    if collection.day_before:
-        queries.run(conn, collection.day_before, _day_bounds(days[0] - timedelta(1)))
+    if collection.also_day_before:
+        queries.run(conn, collection.per_day, _day_bounds(days[0] - timedelta(1)))
 
 
 def _day_bounds(day: date) -> dict[str, object]:
@@ -476,8 +480,11 @@ def _mismatches(
         if not suspects:
             return []
         params = {**params, "suspect_user_codes": sorted({user_code for _, user_code in suspects})}
-        if check.mismatches == "select_session_counter_mismatches":
-            params["events_end"] = queries.scalar(conn, "select_day_sessions_end", params)
-            if params["events_end"] is None:
-                return []  # none of them started a session in the range
+    if check.bound:
+        cursor = queries.run(conn, check.bound, params)
+        assert cursor.description  # a SELECT of one column
+        (value,) = cursor.fetchone() or (None,)
+        if value is None:
+            return []
+        params = {**params, cursor.description[0].name: value}
     return queries.run(conn, check.mismatches, params).fetchall()

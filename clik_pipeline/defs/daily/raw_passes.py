@@ -82,9 +82,9 @@ class RawPassesBeside:
         self._settled.wait(START_TIMEOUT_SECONDS)
         with self._guard:
             started, error = self._started.is_set(), self._error
-            self._abandoned = not started
+            if not started:
+                self._abandoned = True  # a connection made later closes without starting
         if not started:
-            self._abandon()
             self.not_used = (
                 f"they failed before they started: {error}"
                 if error
